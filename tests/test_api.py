@@ -27,7 +27,7 @@ def test_public_names_import():
         assert hasattr(losses, name)
     for name in ("wasserstein_1d", "mode_coverage"):
         assert hasattr(metrics, name)
-    for name in ("show_images", "plot_losses", "plot_hist_1d", "plot_samples_2d"):
+    for name in ("figure", "BookFigure", "show_images", "plot_losses", "plot_hist_1d", "plot_samples_2d"):
         assert hasattr(viz, name)
     for name in ("Trainer", "Callback", "SampleSnapshots", "CheckpointEvery"):
         assert hasattr(train, name)
@@ -123,3 +123,9 @@ def test_profile_and_device_from_environment(monkeypatch):
         core.get_device()
     monkeypatch.setenv("GANTEXT_DEVICE", "cpu")
     assert core.get_device() == torch.device("cpu")
+
+
+def test_figures_display_themselves_as_png():
+    "Notebooks show gantext figures as images without pyplot's inline backend (Jupyter calls _repr_png_)."
+    fig = viz.plot_samples_2d(RING.sample(50), RING)
+    assert isinstance(fig, viz.BookFigure) and fig._repr_png_().startswith(b"\x89PNG")
