@@ -62,7 +62,7 @@ def test_wasserstein_1d_matches_scipy_and_closed_forms():
 
 def test_mode_coverage_protocol():
     grid = grid_of_gaussians()
-    real = mode = metrics.mode_coverage(grid.sample(2_500, generator=torch.Generator().manual_seed(0)), grid)
+    real = metrics.mode_coverage(grid.sample(2_500, generator=torch.Generator().manual_seed(0)), grid)
     assert (real.modes_captured, real.n_modes) == (25, 25) and real.high_quality > 0.98 and real.reverse_kl < 0.02
     ring = ring_of_gaussians()
     one = metrics.mode_coverage(ring.centres[3:4].repeat(100, 1), ring)
