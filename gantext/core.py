@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from dataclasses import dataclass, fields, replace
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PROFILES', 'get_profile', 'get_device', 'set_seed', 'ExperimentConfig']
+__all__ = ['PROFILES', 'get_profile', 'get_device', 'set_seed', 'ExperimentConfig', 'save_atomic', 'load_safe']
 
 # %% ../nbs/toolkit/01_core.ipynb #56c93830
 PROFILES = ("quick", "full")  # the valid values of GANTEXT_PROFILE
@@ -90,3 +92,30 @@ class ExperimentConfig:
         if profile not in PROFILES:
             raise ValueError(f"{cls.__name__}.for_profile: `profile` must be one of {list(PROFILES)}, got {profile!r}")
         return cls.quick() if profile == "quick" else cls()
+
+# %% ../nbs/toolkit/01_core.ipynb #ea85f6be
+def save_atomic(obj: Any,                # anything `torch.save` accepts: tensors, dicts, lists, numbers, strings
+                path: str | Path,        # the target file; its folder is created if needed
+                ) -> Path:               # the path written
+    "`torch.save` to a temporary file in the same folder, then rename it over `path` (atomic on POSIX and Windows)."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_safe(path: str | Path,          # a file written by `save_atomic` (or `torch.save`)
+              who: str = "load_safe",    # the caller's name, used in the error message
+              ) -> Any:
+    "`torch.load` on the CPU with `weights_only=True`: tensors and plain containers only, never arbitrary code."
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{who}: no file at {path}")
+    return torch.load(path, map_location="cpu", weights_only=True)

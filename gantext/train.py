@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .core import get_device
+from .core import get_device, load_safe, save_atomic
 from .losses import GANLoss, get_loss
 
 # %% auto #0
@@ -208,24 +206,11 @@ class _Checkpointing:
 
     def save(self, path: str | Path) -> Path:
         "Write a checkpoint atomically: a temporary file in the same folder, renamed over `path`."
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(self.state_dict(), f)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return save_atomic(self.state_dict(), path)
 
     def load(self, path: str | Path) -> None:
         "Resume from a checkpoint written by `save`, read with `weights_only=True`."
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"Trainer.load: no checkpoint at {path}")
-        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.load_state_dict(load_safe(path, who="Trainer.load"))
 
 # %% ../nbs/toolkit/06_train.ipynb #d68f2a7d
 class Trainer(_Updates, _Checkpointing):

@@ -97,7 +97,7 @@ BAD_CALLS = [
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, device="cpu").fit(0), ValueError, "`steps`"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, device="cpu").sample(), ValueError, "give `n` or `z`"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, device="cpu").sample(z=torch.ones(3, 2)), ValueError, "`z` must have shape (n, 1)"),
-    (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, device="cpu").load("/nonexistent/run.pt"), FileNotFoundError, "no checkpoint"),
+    (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, device="cpu").load("/nonexistent/run.pt"), FileNotFoundError, "Trainer.load: no file at"),
     (lambda: train.SampleSnapshots(every=0), ValueError, "`every`"),
     (lambda: train.CheckpointEvery("x.pt", every=-1), ValueError, "`every`"),
 ]

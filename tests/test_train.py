@@ -55,6 +55,7 @@ def test_resume_is_exact(tmp_path, options):
     assert straight.history == resumed.history
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hand-made malicious pickle below
 def test_checkpoint_is_atomic_and_loaded_safely(tmp_path, monkeypatch):
     run = ring_run(); run.fit(3, progress=False)
     path = run.save(tmp_path / "ckpt.pt")
