@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 
 # %% auto #0
 __all__ = ['MNIST_SOURCES', 'sample_gaussian_1d', 'GaussianMixture', 'ring_of_gaussians', 'grid_of_gaussians', 'LabelledImages',
-           'offline', 'data_root', 'load_mnist', 'TensorBatches', 'SamplerBatches', 'LoaderBatches', 'make_batches']
+           'offline', 'data_root', 'check_images', 'load_mnist', 'TensorBatches', 'SamplerBatches', 'LoaderBatches',
+           'make_batches']
 
 # %% ../nbs/toolkit/02_data.ipynb #f7f33227
 def _check_count(fn: str, name: str, n) -> int:
@@ -112,6 +113,34 @@ def offline() -> bool:
 def data_root() -> Path:
     "The folder where datasets are stored: `GANTEXT_DATA`, else `~/.gantext/data`."
     return Path(os.environ.get("GANTEXT_DATA") or Path.home() / ".gantext" / "data")
+
+# %% ../nbs/toolkit/02_data.ipynb #e2c0f592
+def check_images(fn: str,                      # the caller's name, for the message
+                 name: str,                    # the argument's name, for the message
+                 x,                            # the value to check
+                 channels: int | tuple[int, ...] | None = None,  # allowed channel counts; None allows any
+                 size: tuple[int, int] | None = None,            # required (H, W); None allows any
+                 ) -> torch.Tensor:            # `x`, unchanged
+    "Check that `x` is a float image batch (N, C, H, W) with N > 0 and finite values in [-1, 1]; raise otherwise."
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn}: `{name}` must be a tensor of images (N, C, H, W), got {type(x).__name__}")
+    if x.dim() != 4 or x.shape[0] == 0:
+        raise ValueError(f"{fn}: `{name}` must have shape (N, C, H, W) with N > 0, got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{fn}: `{name}` must be a float tensor in [-1, 1], got dtype {x.dtype}")
+    allowed = (channels,) if isinstance(channels, int) else channels
+    if allowed is not None and x.shape[1] not in allowed:
+        raise ValueError(f"{fn}: `{name}` must have {' or '.join(map(str, allowed))} channel(s), "
+                         f"got shape {tuple(x.shape)}")
+    if size is not None and tuple(x.shape[-2:]) != tuple(size):
+        raise ValueError(f"{fn}: `{name}` must be {size[0]}x{size[1]} images, got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{fn}: `{name}` contains NaN or inf")
+    lo, hi = float(x.min()), float(x.max())
+    if lo < -1 - 1e-3 or hi > 1 + 1e-3:
+        raise ValueError(f"{fn}: `{name}` must lie in [-1, 1] (the book's image range), got [{lo:.3g}, {hi:.3g}]; "
+                         "rescale with x * 2 - 1 from [0, 1] or x / 127.5 - 1 from [0, 255]")
+    return x
 
 # %% ../nbs/toolkit/02_data.ipynb #d05948f9
 def _mnist_torchvision(split: str, root: Path, download: bool) -> LabelledImages:
