@@ -7,4 +7,4 @@ __version__ = "0.1.0"
 __all__ = []
 
 # %% ../nbs/toolkit/00_overview.ipynb #e41ba949
-from . import core, data, losses, metrics, viz, train
+from . import core, data, losses, viz, train, classifier, features, distances, manifold, class_metrics, fidelity, metrics

@@ -14,7 +14,10 @@ import torch
 from .data import GaussianMixture
 
 # %% auto #0
-__all__ = ['wasserstein_1d', 'ModeCoverage', 'mode_coverage']
+__all__ = ['wasserstein_1d', 'ModeCoverage', 'mode_coverage', 'ClassCoverage', 'Score', 'class_coverage', 'inception_score',
+           'stacked_mnist', 'stacked_mnist_modes', 'KID', 'FeatureStats', 'feature_stats', 'fid', 'frechet_distance',
+           'kid', 'ClassifierFeatures', 'FeatureExtractor', 'InceptionFeatures', 'psnr', 'ssim', 'voxel_iou',
+           'DensityCoverage', 'PrecisionRecall', 'density_coverage', 'precision_recall']
 
 # %% ../nbs/toolkit/04_metrics.ipynb #db525e88
 def _as_1d(fn: str, name: str, x) -> np.ndarray:
@@ -78,3 +81,15 @@ def mode_coverage(samples: torch.Tensor,       # generated samples, shape (N, 2)
         reverse_kl = float((p[nz] * torch.log(p[nz] * mixture.n_modes)).sum())
     return ModeCoverage(int((counts > 0).sum()), mixture.n_modes, n_good / samples.shape[0],
                         reverse_kl, tuple(int(c) for c in counts))
+
+# %% ../nbs/toolkit/04_metrics.ipynb #0acc2f59
+from .class_metrics import ClassCoverage, Score, class_coverage, inception_score, stacked_mnist, stacked_mnist_modes
+from .distances import KID, FeatureStats, feature_stats, fid, frechet_distance, kid
+from .features import ClassifierFeatures, FeatureExtractor, InceptionFeatures
+from .fidelity import psnr, ssim, voxel_iou
+from .manifold import DensityCoverage, PrecisionRecall, density_coverage, precision_recall
+
+_all_ = ["ClassCoverage", "Score", "class_coverage", "inception_score", "stacked_mnist", "stacked_mnist_modes",
+         "KID", "FeatureStats", "feature_stats", "fid", "frechet_distance", "kid",
+         "ClassifierFeatures", "FeatureExtractor", "InceptionFeatures", "psnr", "ssim", "voxel_iou",
+         "DensityCoverage", "PrecisionRecall", "density_coverage", "precision_recall"]
