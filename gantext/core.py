@@ -5,6 +5,7 @@
 # %% ../nbs/toolkit/01_core.ipynb #19697350
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import tempfile
@@ -14,9 +15,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from torch import nn
 
 # %% auto #0
-__all__ = ['PROFILES', 'get_profile', 'get_device', 'set_seed', 'ExperimentConfig', 'save_atomic', 'load_safe']
+__all__ = ['PROFILES', 'get_profile', 'get_device', 'set_seed', 'ExperimentConfig', 'save_atomic', 'load_safe',
+           'check_positive_int', 'eval_mode']
 
 # %% ../nbs/toolkit/01_core.ipynb #56c93830
 PROFILES = ("quick", "full")  # the valid values of GANTEXT_PROFILE
@@ -119,3 +122,24 @@ def load_safe(path: str | Path,          # a file written by `save_atomic` (or `
     if not path.is_file():
         raise FileNotFoundError(f"{who}: no file at {path}")
     return torch.load(path, map_location="cpu", weights_only=True)
+
+# %% ../nbs/toolkit/01_core.ipynb #5f1e1dbb
+def check_positive_int(fn: str,      # the caller's name, for the message
+                       name: str,    # the argument's name, for the message
+                       value,        # the value to check
+                       ) -> int:     # `value` as an int
+    "Return `value` if it is a positive integer (bools excluded), else raise a `ValueError` naming `fn` and `name`."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{fn}: `{name}` must be a positive integer, got {value!r}")
+    return int(value)
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module):    # a network, in whatever mode its owner left it
+    "Put `module` in evaluation mode inside the `with` block and restore its previous mode afterwards."
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)

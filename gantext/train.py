@@ -15,16 +15,17 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .core import get_device, load_safe, save_atomic
+from .core import check_positive_int, eval_mode, get_device, load_safe, save_atomic
 from .losses import GANLoss, get_loss
 
 # %% auto #0
-__all__ = ['Regularizer', 'Callback', 'SampleSnapshots', 'CheckpointEvery', 'Trainer']
+__all__ = ['Regularizer', 'Callback', 'SampleSnapshots', 'CheckpointEvery', 'WeightClipping', 'Trainer']
 
 # %% ../nbs/toolkit/06_train.ipynb #0a20dfad
 class Callback:
     "Base class for trainer callbacks: override any of the hooks; each receives the trainer."
     def on_fit_start(self, trainer: "Trainer") -> None: pass
+    def on_discriminator_step_end(self, trainer: "Trainer") -> None: pass   # after each of the `d_steps` D updates
     def on_step_end(self, trainer: "Trainer") -> None: pass
     def on_fit_end(self, trainer: "Trainer") -> None: pass
 
@@ -69,6 +70,20 @@ class CheckpointEvery(Callback):
     def on_fit_end(self, trainer):
         trainer.save(self.path)
 
+
+class WeightClipping(Callback):
+    "WGAN's Lipschitz constraint (Arjovsky et al., 2017): clamp every discriminator parameter to [-clip, clip] after each D update."
+
+    def __init__(self, clip: float = 0.01):                 # the paper's c = 0.01
+        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0:
+            raise ValueError(f"WeightClipping: `clip` must be a positive number, got {clip!r}")
+        self.clip = float(clip)
+
+    @torch.no_grad()
+    def on_discriminator_step_end(self, trainer):
+        for p in trainer.discriminator.parameters():
+            p.clamp_(-self.clip, self.clip)
+
 # %% ../nbs/toolkit/06_train.ipynb #f569c809
 Regularizer = Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -85,9 +100,7 @@ def _make_optimizer(name: str, spec, module: nn.Module, lr: float, betas) -> tor
 
 
 def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Trainer: `{name}` must be a positive int, got {value!r}")
-    return value
+    return check_positive_int("Trainer", name, value)
 
 # %% ../nbs/toolkit/06_train.ipynb #a2390cc3
 class _Steps:
@@ -276,6 +289,8 @@ class Trainer(_Updates, _Checkpointing):
             for _ in range(steps):
                 for _ in range(self.d_steps):
                     logs = self._d_step()                     # the last D step of the step is logged
+                    for cb in self.callbacks:
+                        cb.on_discriminator_step_end(self)
                 logs.update(self._g_step())
                 self.step += 1
                 if self.step % self.log_every == 0:
@@ -306,9 +321,5 @@ class Trainer(_Updates, _Checkpointing):
         if self.conditional and (labels is None or tuple(labels.shape) != (z.shape[0],)):
             raise ValueError(f"Trainer.sample: a conditional generator needs `labels` of shape ({z.shape[0]},)")
         net = self.generator_ema if (use_ema and self.generator_ema is not None) else self.generator
-        was_training = net.training
-        net.eval()
-        try:
+        with eval_mode(net):
             return self._call(net, z.to(self.device), None if labels is None else labels.to(self.device))
-        finally:
-            net.train(was_training)

@@ -8,7 +8,7 @@ from torch import nn
 from gantext.core import set_seed
 from gantext.data import make_batches, ring_of_gaussians
 from gantext.losses import gradient_penalty
-from gantext.train import Callback, CheckpointEvery, SampleSnapshots, Trainer
+from gantext.train import Callback, CheckpointEvery, SampleSnapshots, Trainer, WeightClipping
 
 
 def mlp(n_in, n_out, hidden=16, dropout=0.0):
@@ -166,3 +166,20 @@ def test_nan_guard_names_the_step():
     run = Trainer(mlp(1, 1), mlp(1, 1), data, latent_dim=1, device="cpu")
     with pytest.raises(FloatingPointError, match=r"at step \d+"):
         run.fit(10, progress=False)
+
+
+def test_weight_clipping_runs_after_every_critic_update():
+    seen = []
+
+    class Watch(Callback):                                     # runs after WeightClipping, in list order
+        def on_discriminator_step_end(self, trainer):
+            seen.append(max(p.abs().max().item() for p in trainer.discriminator.parameters()))
+
+    run = ring_run(loss="wasserstein", d_steps=4, lr=0.1, callbacks=[WeightClipping(0.05), Watch()])
+    run.fit(2, progress=False)
+    assert len(seen) == 8 and max(seen) == pytest.approx(0.05)   # float32(0.05) is a hair above 0.05
+    unclipped = ring_run(loss="wasserstein", d_steps=4, lr=0.1)
+    unclipped.fit(2, progress=False)
+    assert max(p.abs().max().item() for p in unclipped.discriminator.parameters()) > 0.05
+    with pytest.raises(ValueError, match="`clip` must be a positive number"):
+        WeightClipping(-1)
