@@ -13,10 +13,12 @@ import torch
 from torch import nn
 
 from .data import LabelledImages, check_images
-from .features import FeatureExtractor, check_features
+from .core import check_positive_int, eval_mode
+from .features import FeatureExtractor, _features_of, check_features
 
 # %% auto #0
-__all__ = ['Score', 'inception_score', 'ClassCoverage', 'class_coverage', 'stacked_mnist', 'stacked_mnist_modes']
+__all__ = ['Score', 'inception_score', 'ClassCoverage', 'reverse_kl_to_uniform', 'class_coverage', 'stacked_mnist',
+           'stacked_mnist_modes']
 
 # %% ../nbs/appendix/04_class_scores.ipynb #f1e12e71
 class Score(NamedTuple):
@@ -32,21 +34,18 @@ def inception_score(x,                       # class probabilities (N, K), or im
                     seed: int | None = 0,    # rows are shuffled with this seed before splitting; None keeps the order
                     ) -> Score:
     "Inception Score exp(E_x KL(p(y|x) || p(y))), mean and std over `splits` parts (1 <= IS <= K)."
-    if isinstance(splits, bool) or not isinstance(splits, int) or splits < 1:
-        raise ValueError(f"inception_score: `splits` must be a positive integer, got {splits!r}")
-    if extractor is not None:
-        if not isinstance(extractor, FeatureExtractor):
-            raise TypeError(f"inception_score: `extractor` must be a FeatureExtractor, got {type(extractor).__name__}")
-        x = extractor(x)
-    p = check_features("inception_score", "x", x, min_rows=splits)
-    if (p < -1e-6).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-3):
-        raise ValueError("inception_score: `x` must hold class probabilities (non-negative rows summing to 1); "
-                         "pass softmax outputs, e.g. ClassifierFeatures(output='probs')")
+    check_positive_int("inception_score", "splits", splits)
+    p = check_features("inception_score", "x", _features_of("inception_score", x, extractor), min_rows=splits)
+    sums = p.sum(1)
+    if (p < -1e-6).any() or not torch.allclose(sums, torch.ones_like(sums), atol=1e-3):
+        raise ValueError("inception_score: `x` must hold class probabilities (non-negative rows summing to 1), got "
+                         f"entries down to {float(p.min()):.3g} and row sums in [{float(sums.min()):.3g}, "
+                         f"{float(sums.max()):.3g}]; pass softmax outputs, e.g. ClassifierFeatures(output='probs')")
     p = p.clamp(min=0)
     if seed is not None:   # samples stored class by class would otherwise make every split nearly one-class
         p = p[torch.randperm(len(p), generator=torch.Generator().manual_seed(seed))]
     scores = []
-    for part in p.chunk(splits):
+    for part in p.tensor_split(splits):                  # `splits` parts whose sizes differ by at most 1
         marginal = part.mean(0, keepdim=True)
         kl = torch.where(part > 0, part * (part.clamp(min=1e-300).log() - marginal.clamp(min=1e-300).log()), 0.0)
         scores.append(math.exp(float(kl.sum(1).mean())))
@@ -63,29 +62,35 @@ class ClassCoverage:
     counts: tuple[int, ...]      # samples per class
 
 
+def reverse_kl_to_uniform(counts: torch.Tensor,  # (K,) samples per class or mode, not all zero
+                          ) -> float:               # KL(p || uniform) in nats, in [0, log K]
+    "KL divergence from the uniform distribution of the histogram `counts`: 0 when balanced, log K when one class."
+    p = counts.double() / counts.sum()
+    nz = p > 0
+    return float((p[nz] * torch.log(p[nz] * len(counts))).sum())
+
+
 def class_coverage(predictions,              # predicted classes (N,) as integers, or probabilities (N, K)
                    n_classes: int,           # number of classes (modes)
                    min_count: int = 1,       # samples a class needs to count as covered
                    ) -> ClassCoverage:
     "Classes covered, the class histogram and its KL divergence from uniform, from classifier predictions."
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"class_coverage: `n_classes` must be a positive integer, got {n_classes!r}")
+    check_positive_int("class_coverage", "n_classes", n_classes); check_positive_int("class_coverage", "min_count", min_count)
     pred = torch.as_tensor(predictions)
     if pred.dim() == 2:
         if pred.shape[1] != n_classes:
-            raise ValueError(f"class_coverage: probabilities must have {n_classes} columns, got {tuple(pred.shape)}")
+            raise ValueError(f"class_coverage: `predictions` as probabilities must have {n_classes} columns, "
+                             f"got shape {tuple(pred.shape)}")
         pred = check_features("class_coverage", "predictions", pred).argmax(1)
     if pred.dim() != 1 or len(pred) == 0 or pred.is_floating_point():
         raise ValueError(f"class_coverage: `predictions` must be integer classes (N,) or probabilities (N, K), "
                          f"got {tuple(pred.shape)} {pred.dtype}")
     if int(pred.min()) < 0 or int(pred.max()) >= n_classes:
-        raise ValueError(f"class_coverage: predicted classes must lie in [0, {n_classes - 1}], "
+        raise ValueError(f"class_coverage: `predictions` must lie in [0, {n_classes - 1}], "
                          f"got [{int(pred.min())}, {int(pred.max())}]")
     counts = torch.bincount(pred.long(), minlength=n_classes)
-    p = counts.double() / len(pred)
-    nz = p > 0
-    reverse_kl = float((p[nz] * torch.log(p[nz] * n_classes)).sum())
-    return ClassCoverage(int((counts >= min_count).sum()), n_classes, reverse_kl, tuple(int(c) for c in counts))
+    return ClassCoverage(int((counts >= min_count).sum()), n_classes, reverse_kl_to_uniform(counts),
+                         tuple(int(c) for c in counts))
 
 # %% ../nbs/appendix/04_class_scores.ipynb #561ad642
 def stacked_mnist(digits: LabelledImages,    # real MNIST digits (N, 1, 28, 28) and labels, e.g. `load_mnist()`
@@ -96,8 +101,7 @@ def stacked_mnist(digits: LabelledImages,    # real MNIST digits (N, 1, 28, 28) 
     if not isinstance(digits, LabelledImages):
         raise TypeError(f"stacked_mnist: `digits` must be LabelledImages, got {type(digits).__name__}")
     check_images("stacked_mnist", "digits.images", digits.images, channels=1)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"stacked_mnist: `n` must be a positive integer, got {n!r}")
+    check_positive_int("stacked_mnist", "n", n)
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randint(0, len(digits.labels), (n, 3), generator=gen)
     images = digits.images[idx][:, :, 0]                          # (n, 3, H, W)
@@ -113,12 +117,15 @@ def stacked_mnist_modes(images: torch.Tensor,     # generated RGB images (N, 3, 
                         ) -> ClassCoverage:       # over 1,000 modes
     "Classify each channel of Stacked MNIST images and count the 1,000 modes (PacGAN/VEEGAN protocol)."
     check_images("stacked_mnist_modes", "images", images, channels=3, size=(28, 28))
+    check_positive_int("stacked_mnist_modes", "batch_size", batch_size)
     device = next(classifier.parameters()).device
-    was_training = classifier.training
-    classifier.eval()
     modes = []
-    for chunk in images.split(batch_size):
-        digits = classifier(chunk.reshape(-1, 1, 28, 28).to(device)).argmax(1).view(-1, 3).cpu()
-        modes.append((digits * torch.tensor([100, 10, 1])).sum(1))
-    classifier.train(was_training)
+    with eval_mode(classifier):
+        for chunk in images.split(batch_size):
+            logits = classifier(chunk.reshape(-1, 1, 28, 28).to(device))        # (3B, classes)
+            if logits.dim() != 2 or logits.shape[1] != 10:
+                raise ValueError(f"stacked_mnist_modes: `classifier` must output 10 digit logits per image, "
+                                 f"got shape {tuple(logits.shape)}")
+            digits = logits.argmax(1).view(-1, 3).cpu()
+            modes.append((digits * torch.tensor([100, 10, 1])).sum(1))
     return class_coverage(torch.cat(modes), 1000, min_count=min_count)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .core import ExperimentConfig, get_device, load_safe, save_atomic
+from .core import ExperimentConfig, check_positive_int, eval_mode, get_device, load_safe, save_atomic
 from .data import MNIST_SOURCES, LabelledImages, check_images, data_root, load_mnist
 
 # %% auto #0
@@ -34,8 +34,7 @@ class DigitClassifier(nn.Module):
                  ):
         super().__init__()
         for name, value in (("width", width), ("feature_dim", feature_dim), ("n_classes", n_classes)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DigitClassifier: `{name}` must be a positive integer, got {value!r}")
+            check_positive_int("DigitClassifier", name, value)
         if not 0 <= dropout < 1:
             raise ValueError(f"DigitClassifier: `dropout` must be in [0, 1), got {dropout!r}")
         self.feature_dim, self.n_classes = feature_dim, n_classes
@@ -46,8 +45,9 @@ class DigitClassifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, n_classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:  # (N, feature_dim)
-        "Penultimate activations of digits `x` (N, 1, 28, 28) in [-1, 1]."
-        check_images("DigitClassifier", "x", x, channels=1, size=(28, 28))
+        "Penultimate activations of digits `x` (N, 1, 28, 28) in [-1, 1] (the range is checked by the public callers)."
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"DigitClassifier: `x` must have shape (N, 1, 28, 28), got {tuple(x.shape)}")
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, n_classes) logits
@@ -102,25 +102,26 @@ def train_digit_classifier(train: LabelledImages,                # real digits (
                          f"{config.batch_size} images, got labels {tuple(train.labels.shape)}")
     device = torch.device(device) if device is not None else get_device()
     epochs = config.epochs or (10 if n <= 10_000 else 2)
-    torch.manual_seed(config.seed)
-    net = DigitClassifier(config.width, config.feature_dim, config.dropout).to(device)
-    gen = torch.Generator().manual_seed(config.seed)
-    steps_per_epoch = n // config.batch_size
-    opt = torch.optim.Adam(net.parameters(), lr=config.max_lr / 25)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.max_lr, total_steps=epochs * steps_per_epoch)
-    images, labels = train.images.to(device), train.labels.to(device)
-    net.train()
-    bar = tqdm(total=epochs * steps_per_epoch, desc="digit classifier", disable=not progress, leave=False)
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen).to(device)
-        for i in range(steps_per_epoch):
-            idx = order[i * config.batch_size:(i + 1) * config.batch_size]
-            x = random_shift(images[idx], config.max_shift, gen)
-            loss = F.cross_entropy(net(x), labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step(); sched.step(); bar.update()
-    bar.close()
+    with torch.random.fork_rng(devices=[]):   # weights and dropout are seeded; the caller's random state is kept
+        torch.manual_seed(config.seed)
+        net = DigitClassifier(config.width, config.feature_dim, config.dropout).to(device)
+        gen = torch.Generator().manual_seed(config.seed)
+        steps_per_epoch = n // config.batch_size
+        opt = torch.optim.Adam(net.parameters(), lr=config.max_lr / 25)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.max_lr, total_steps=epochs * steps_per_epoch)
+        images, labels = train.images.to(device), train.labels.to(device)
+        net.train()
+        bar = tqdm(total=epochs * steps_per_epoch, desc="digit classifier", disable=not progress, leave=False)
+        for _ in range(epochs):
+            order = torch.randperm(n, generator=gen).to(device)
+            for i in range(steps_per_epoch):
+                idx = order[i * config.batch_size:(i + 1) * config.batch_size]
+                x = random_shift(images[idx], config.max_shift, gen)
+                loss = F.cross_entropy(net(x), labels[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step(); sched.step(); bar.update()
+        bar.close()
     return net.eval()
 
 
@@ -130,12 +131,14 @@ def accuracy(classifier: nn.Module,       # maps images to logits
              batch_size: int = 1000,      # images per forward pass
              ) -> float:                  # share of correctly classified images
     "Classification accuracy of `classifier` on `data`, in eval mode on the classifier's device."
-    was_training = classifier.training
-    classifier.eval()
+    if not isinstance(data, LabelledImages):
+        raise TypeError(f"accuracy: `data` must be LabelledImages (from load_mnist), got {type(data).__name__}")
+    check_images("accuracy", "data.images", data.images)
+    check_positive_int("accuracy", "batch_size", batch_size)
     device = next(classifier.parameters()).device
-    hits = sum(int((classifier(x.to(device)).argmax(1).cpu() == y).sum())
-               for x, y in zip(data.images.split(batch_size), data.labels.split(batch_size)))
-    classifier.train(was_training)
+    with eval_mode(classifier):
+        hits = sum(int((classifier(x.to(device)).argmax(1).cpu() == y.cpu()).sum())
+                   for x, y in zip(data.images.split(batch_size), data.labels.split(batch_size)))
     return hits / len(data.labels)
 
 # %% ../nbs/toolkit/07_classifier.ipynb #5a69d87d

@@ -5,6 +5,7 @@
 # %% ../nbs/appendix/02_distances.ipynb #771f38f2
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +13,8 @@ from typing import NamedTuple
 
 import torch
 
-from .core import get_device, load_safe, save_atomic
-from .features import FeatureExtractor, check_features
+from .core import check_positive_int, get_device, load_safe, save_atomic
+from .features import FeatureExtractor, _extractor_name, _features_of, check_features
 
 # %% auto #0
 __all__ = ['FeatureStats', 'feature_stats', 'frechet_distance', 'fid', 'KID', 'kid']
@@ -42,17 +43,10 @@ class FeatureStats:
         return {"mean": self.mean, "cov": self.cov, "n": self.n, "name": self.name}
 
 
-def _extractor_name(fn: str, extractor: FeatureExtractor | None) -> str:
-    if extractor is None:
-        return "features"
-    if not isinstance(extractor, FeatureExtractor):
-        raise TypeError(f"{fn}: `extractor` must be a FeatureExtractor or None, got {type(extractor).__name__}")
-    return extractor.name
-
-
-def _images_to_features(fn: str, x, extractor: FeatureExtractor | None) -> torch.Tensor:
-    _extractor_name(fn, extractor)
-    return x if extractor is None else extractor(x)
+def _fingerprint(x) -> str:
+    "A short hash of the data a cached statistic was computed from."
+    t = torch.as_tensor(x).detach().cpu().contiguous()
+    return hashlib.sha256(str((tuple(t.shape), t.dtype)).encode() + t.numpy().tobytes()).hexdigest()[:16]
 
 
 def feature_stats(x,                                   # features (N, d), or images when `extractor` is given
@@ -61,13 +55,14 @@ def feature_stats(x,                                   # features (N, d), or ima
                   ) -> FeatureStats:
     "Gaussian statistics of a feature set, optionally cached in a file (e.g. for the real data set)."
     name = _extractor_name("feature_stats", extractor)
-    if cache is not None and Path(cache).is_file():
+    key = None if cache is None else _fingerprint(x)   # of the input: a cache made from other data is not reused
+    if key is not None and Path(cache).is_file():
         saved = load_safe(cache, who="feature_stats")
-        if saved.get("name") == name and saved.get("n") == len(x):
+        if saved.get("name") == name and saved.get("data") == key:
             return FeatureStats(saved["mean"], saved["cov"], int(saved["n"]), saved["name"])
-    stats = FeatureStats.from_features(_images_to_features("feature_stats", x, extractor), name)
-    if cache is not None:
-        save_atomic(stats.to_dict(), cache)
+    stats = FeatureStats.from_features(_features_of("feature_stats", x, extractor), name)
+    if key is not None:
+        save_atomic({**stats.to_dict(), "data": key}, cache)
     return stats
 
 # %% ../nbs/appendix/02_distances.ipynb #ee64db50
@@ -115,8 +110,8 @@ def fid(real,                                   # real images, their features, o
     "Fréchet distance in the extractor's feature space: FID with `InceptionFeatures`, FCD with `ClassifierFeatures`."
     name = _extractor_name("fid", extractor)
     real = real if isinstance(real, FeatureStats) else FeatureStats.from_features(
-        check_features("fid", "real", _images_to_features("fid", real, extractor), min_rows=2), name)
-    fake = FeatureStats.from_features(check_features("fid", "fake", _images_to_features("fid", fake, extractor),
+        check_features("fid", "real", _features_of("fid", real, extractor), min_rows=2), name)
+    fake = FeatureStats.from_features(check_features("fid", "fake", _features_of("fid", fake, extractor),
                                                      min_rows=2), name)
     return frechet_distance(real, fake, device)
 
@@ -136,13 +131,11 @@ def kid(real,                                     # real images, or their featur
         device: torch.device | str | None = None,  # where to compute; None: `get_device()`
         ) -> KID:
     "KID: unbiased MMD^2 with the cubic polynomial kernel (x.y/d + 1)^3, averaged over random subsets."
-    for name, value in (("subset_size", subset_size), ("n_subsets", n_subsets)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"kid: `{name}` must be a positive integer, got {value!r}")
+    check_positive_int("kid", "subset_size", subset_size); check_positive_int("kid", "n_subsets", n_subsets)
     if subset_size < 2:
         raise ValueError(f"kid: `subset_size` must be at least 2 for an unbiased estimate, got {subset_size}")
-    x = check_features("kid", "real", _images_to_features("kid", real, extractor), min_rows=subset_size)
-    y = check_features("kid", "fake", _images_to_features("kid", fake, extractor), min_rows=subset_size)
+    x = check_features("kid", "real", _features_of("kid", real, extractor), min_rows=subset_size)
+    y = check_features("kid", "fake", _features_of("kid", fake, extractor), min_rows=subset_size)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"kid: feature dimensions differ: {x.shape[1]} vs {y.shape[1]}")
     device = _float64_device(device)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import get_device, load_safe
+from .core import check_positive_int, eval_mode, get_device, load_safe
 from .data import check_images, offline
 
 # %% auto #0
@@ -44,7 +44,7 @@ def check_features(fn: str,              # the caller's name, for the message
 class FeatureExtractor:
     "Images in [-1, 1] -> (N, dim) float32 features on the CPU, computed in batches on `device` without gradients."
     name: str = "features"   # identifies the feature space (used to key cached statistics)
-    dim: int = 0             # feature size
+    dim: int = 0             # feature size; 0: not declared (any width is accepted)
 
     def __init__(self,
                  model: nn.Module,                          # the network; `embed` maps a batch to features
@@ -53,11 +53,10 @@ class FeatureExtractor:
                  channels: tuple[int, ...] | None = None,   # accepted channel counts; None: any
                  size: tuple[int, int] | None = None,       # required (H, W); None: any
                  ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"{type(self).__name__}: `batch_size` must be a positive integer, got {batch_size!r}")
+        self.batch_size = check_positive_int(type(self).__name__, "batch_size", batch_size)
         self.device = torch.device(device) if device is not None else get_device()
-        self.model = model.to(self.device).eval().requires_grad_(False)
-        self.batch_size, self.channels, self.size = batch_size, channels, size
+        self.model = model.to(self.device)   # moved, not copied: calls run it in eval mode, without gradients
+        self.channels, self.size = channels, size
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:  # (B, dim)
         "Features of one batch already on the device (override in subclasses)."
@@ -66,12 +65,27 @@ class FeatureExtractor:
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:  # (N, dim) float32 on the CPU
         check_images(type(self).__name__, "images", images, channels=self.channels, size=self.size)
-        self.model.eval()
-        out = torch.cat([self.embed(chunk.to(self.device)).float().cpu() for chunk in images.split(self.batch_size)])
-        if out.shape != (len(images), self.dim):
-            raise RuntimeError(f"{type(self).__name__}: expected features of shape ({len(images)}, {self.dim}), "
+        with eval_mode(self.model):
+            out = torch.cat([self.embed(chunk.to(self.device)).float().cpu() for chunk in images.split(self.batch_size)])
+        if out.dim() != 2 or len(out) != len(images) or (self.dim and out.shape[1] != self.dim):
+            raise RuntimeError(f"{type(self).__name__}: expected features of shape ({len(images)}, {self.dim or 'd'}), "
                                f"got {tuple(out.shape)}")
         return out
+
+
+def _extractor_name(fn: str, extractor: FeatureExtractor | None) -> str:
+    "The feature space's name; a TypeError naming `fn` if `extractor` is neither None nor a FeatureExtractor."
+    if extractor is None:
+        return "features"
+    if not isinstance(extractor, FeatureExtractor):
+        raise TypeError(f"{fn}: `extractor` must be a FeatureExtractor or None, got {type(extractor).__name__}")
+    return extractor.name
+
+
+def _features_of(fn: str, x, extractor: FeatureExtractor | None):
+    "`x` itself when `extractor` is None (x holds features), else the extractor's features of images `x`."
+    _extractor_name(fn, extractor)
+    return x if extractor is None else extractor(x)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, device={self.device})"

@@ -21,7 +21,13 @@ def _pair(fn: str, x, y) -> tuple[torch.Tensor, torch.Tensor]:
     check_images(fn, "y", y)
     if x.shape != y.shape:
         raise ValueError(f"{fn}: `x` and `y` must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    return x.double(), y.double()
+    return x.detach().cpu().double(), y.detach().cpu().double()   # float64 on the CPU (MPS has no float64)
+
+
+def _positive(fn: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{fn}: `{name}` must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _reduce(fn: str, values: torch.Tensor, reduction: str):
@@ -39,6 +45,7 @@ def psnr(x: torch.Tensor,           # images (N, C, H, W) in [-1, 1]
          ):
     "Peak signal-to-noise ratio in dB per image, 10 log10(L^2 / MSE); identical images give +inf."
     x, y = _pair("psnr", x, y)
+    _positive("psnr", "data_range", data_range)
     mse = (x - y).square().flatten(1).mean(1)
     values = 10 * torch.log10(data_range ** 2 / mse)      # mse = 0 gives +inf, by definition
     return _reduce("psnr", values, reduction)
@@ -68,6 +75,7 @@ def ssim(x: torch.Tensor,            # images (N, C, H, W) in [-1, 1], at least 
          ):
     "Structural similarity (Wang et al., 2004) with a Gaussian window, K1 = 0.01, K2 = 0.03, valid positions only."
     x, y = _pair("ssim", x, y)
+    _positive("ssim", "data_range", data_range); _positive("ssim", "sigma", sigma)
     if channel not in ("rgb", "y"):
         raise ValueError(f"ssim: `channel` must be 'rgb' or 'y', got {channel!r}")
     if channel == "y":
@@ -105,7 +113,7 @@ def voxel_iou(pred: torch.Tensor,       # predicted occupancy (N, D, H, W): prob
     if pred.shape != target.shape:
         raise ValueError(f"voxel_iou: `pred` and `target` must have the same shape, got {tuple(pred.shape)} "
                          f"and {tuple(target.shape)}")
-    p, t = (pred.float() > threshold).flatten(1), (target.float() > threshold).flatten(1)
+    p, t = (pred.detach().cpu().float() > threshold).flatten(1), (target.detach().cpu().float() > threshold).flatten(1)
     inter, union = (p & t).sum(1).double(), (p | t).sum(1).double()
     values = torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
     return _reduce("voxel_iou", values, reduction)

@@ -9,26 +9,23 @@ from typing import NamedTuple
 
 import torch
 
-from .core import get_device
-from .features import FeatureExtractor, check_features
+from .core import check_positive_int, get_device
+from .features import FeatureExtractor, _features_of, check_features
 
 # %% auto #0
 __all__ = ['knn_radii', 'ball_membership', 'PrecisionRecall', 'DensityCoverage', 'precision_recall', 'density_coverage']
 
 # %% ../nbs/appendix/03_precision_recall.ipynb #6cb7cf78
-def _prepare(fn: str, real, fake, extractor, k: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.device]:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"{fn}: `k` must be a positive integer, got {k!r}")
-    if extractor is not None:
-        if not isinstance(extractor, FeatureExtractor):
-            raise TypeError(f"{fn}: `extractor` must be a FeatureExtractor, got {type(extractor).__name__}")
-        real, fake = extractor(real), extractor(fake)
-    real = check_features(fn, "real", real, min_rows=k + 1)
-    fake = check_features(fn, "fake", fake, min_rows=k + 1)
+def _prepare(fn: str, real, fake, extractor, k: int, chunk: int, device,
+             fake_balls: bool = True,   # does the method also build balls around the fake samples?
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    check_positive_int(fn, "k", k); check_positive_int(fn, "chunk", chunk)
+    real = check_features(fn, "real", _features_of(fn, real, extractor), min_rows=k + 1)
+    fake = check_features(fn, "fake", _features_of(fn, fake, extractor), min_rows=k + 1 if fake_balls else 1)
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"{fn}: feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
     device = torch.device(device) if device is not None else get_device()
-    return real.to(device, torch.float32), fake.to(device, torch.float32), device
+    return real.to(device, torch.float32), fake.to(device, torch.float32)
 
 
 def knn_radii(x: torch.Tensor,     # points (N, d) on the compute device
@@ -79,7 +76,7 @@ def precision_recall(real,                    # real features (N, d), or images 
                      device: torch.device | str | None = None,  # None: `get_device()`
                      ) -> PrecisionRecall:
     "Improved precision and recall with k-NN manifolds, computed in chunks on the device."
-    real, fake, _ = _prepare("precision_recall", real, fake, extractor, k, device)
+    real, fake = _prepare("precision_recall", real, fake, extractor, k, chunk, device)
     real_counts, _ = ball_membership(fake, real, knn_radii(real, k, chunk), chunk)
     fake_counts, _ = ball_membership(real, fake, knn_radii(fake, k, chunk), chunk)
     return PrecisionRecall(float((real_counts > 0).float().mean()), float((fake_counts > 0).float().mean()))
@@ -93,6 +90,6 @@ def density_coverage(real,                    # real features (N, d), or images 
                      device: torch.device | str | None = None,  # None: `get_device()`
                      ) -> DensityCoverage:
     "Density and coverage with k-NN balls around the real samples only, computed in chunks on the device."
-    real, fake, _ = _prepare("density_coverage", real, fake, extractor, k, device)
+    real, fake = _prepare("density_coverage", real, fake, extractor, k, chunk, device, fake_balls=False)
     counts, hit = ball_membership(fake, real, knn_radii(real, k, chunk), chunk)
     return DensityCoverage(float(counts.float().mean() / k), float(hit.float().mean()))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .class_metrics import reverse_kl_to_uniform
 from .data import GaussianMixture
 
 # %% auto #0
@@ -73,12 +74,7 @@ def mode_coverage(samples: torch.Tensor,       # generated samples, shape (N, 2)
     good = nearest_dist < threshold
     counts = torch.bincount(nearest[good], minlength=mixture.n_modes)
     n_good = int(good.sum())
-    if n_good == 0:
-        reverse_kl = math.inf
-    else:
-        p = counts.double() / n_good
-        nz = p > 0
-        reverse_kl = float((p[nz] * torch.log(p[nz] * mixture.n_modes)).sum())
+    reverse_kl = reverse_kl_to_uniform(counts) if n_good else math.inf
     return ModeCoverage(int((counts > 0).sum()), mixture.n_modes, n_good / samples.shape[0],
                         reverse_kl, tuple(int(c) for c in counts))
 

@@ -66,6 +66,7 @@ def test_identical_sets_have_perfect_precision_recall_and_coverage():
     assert precision_recall(X, X, device="cpu") == (1.0, 1.0)
     assert density_coverage(X, X, device="cpu").coverage == 1.0
     assert precision_recall(X, X + 1e3, device="cpu") == (0.0, 0.0)
+    assert density_coverage(X, X[:2], device="cpu").coverage > 0          # fake balls are not needed: 2 fakes suffice
 
 
 def test_knn_radii_and_membership_agree_with_brute_force_and_ignore_chunking():
@@ -86,6 +87,9 @@ def test_inception_score_closed_forms():
         one_hot = torch.eye(k)[:used].repeat(1000 // used, 1)       # `used` classes, equally, with certainty
         assert math.isclose(inception_score(one_hot, seed=None).mean, used, rel_tol=1e-9)
         assert math.isclose(inception_score(one_hot, splits=1).mean, used, rel_tol=1e-9)
+    alternating = torch.eye(2)[torch.arange(91) % 2]                 # 91 rows, 10 splits: parts of 10 and 9 rows
+    score = inception_score(alternating, splits=10, seed=None)       # (never a 1-row part, whose IS would be 1)
+    assert score.mean > 1.97 and score.std < 0.01
 
 
 def test_class_coverage_counts_and_kl():
@@ -148,6 +152,9 @@ def test_feature_stats_cache_roundtrip_and_fid_from_cached_stats(tmp_path):
     assert math.isclose(fid(again, imgs * 0.5, ext), fid(imgs, imgs * 0.5, ext), rel_tol=1e-12)
     with pytest.raises(ValueError, match="different feature spaces"):
         frechet_distance(first, FeatureStats(first.mean, first.cov, first.n, "other"))
+    other = -imgs                                                     # same size, other data: the cache is not reused
+    assert torch.equal(feature_stats(other, ext, cache=path).mean, feature_stats(other, ext).mean)
+    assert not torch.equal(feature_stats(other, ext, cache=path).mean, first.mean)
 
 
 def test_extractor_batches_checks_and_returns_cpu_float32():
@@ -158,6 +165,14 @@ def test_extractor_batches_checks_and_returns_cpu_float32():
         _Mean()(IMAGES * 200)
     with pytest.raises(ValueError, match="3 channel"):
         _Mean()(IMAGES[:, :1])
+    flat = features.FeatureExtractor(torch.nn.Flatten(), device="cpu")   # the base class: any feature width
+    assert flat(IMAGES).shape == (3, 3 * 16 * 16)
+
+
+def test_classifier_features_leave_the_callers_model_as_it_was():
+    net = classifier.DigitClassifier(width=4, feature_dim=8).train()
+    out = features.ClassifierFeatures(net, device="cpu")(torch.zeros(5, 1, 28, 28))
+    assert out.shape == (5, 8) and net.training and all(p.requires_grad for p in net.parameters())
 
 
 def test_fid_inception_architecture_matches_the_ported_weights_layout():
@@ -188,6 +203,10 @@ def test_classifier_training_is_deterministic_on_cpu():
     b = classifier.train_digit_classifier(digits, cfg, device="cpu", progress=False)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert not a.training
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    classifier.train_digit_classifier(digits, cfg, device="cpu", progress=False)
+    assert torch.equal(torch.get_rng_state(), before)                 # the caller's random state is untouched
 
 
 def test_classifier_cache_key_changes_with_every_setting():
@@ -225,6 +244,15 @@ BAD = [
     (lambda: class_coverage(torch.rand(4, 5), 3), ValueError, "3 columns"),
     (lambda: psnr(IMAGES, IMAGES[:, :2]), ValueError, "same shape"),
     (lambda: psnr(IMAGES * 255, IMAGES), ValueError, "[-1, 1]"),
+    (lambda: psnr(IMAGES, IMAGES, data_range=-2), ValueError, "`data_range` must be a positive number"),
+    (lambda: classifier.accuracy(classifier.DigitClassifier(4, 8), LabelledImages(torch.full((2, 1, 28, 28), 9.0),
+                                 torch.zeros(2, dtype=torch.long), "x")), ValueError, "[-1, 1]"),
+    (lambda: classifier.DigitClassifier(4, 8)(torch.zeros(2, 1, 32, 32)), ValueError, "shape (N, 1, 28, 28)"),
+    (lambda: ssim(IMAGES, IMAGES, sigma=0), ValueError, "`sigma` must be a positive number"),
+    (lambda: precision_recall(X, X, chunk=0), ValueError, "`chunk` must be a positive integer"),
+    (lambda: class_coverage(torch.tensor([0, 1]), 3, min_count=0), ValueError, "`min_count` must be a positive integer"),
+    (lambda: class_metrics.stacked_mnist_modes(torch.zeros(2, 3, 28, 28), classifier.DigitClassifier(4, 8, n_classes=12)),
+     ValueError, "must output 10 digit logits"),
     (lambda: psnr(IMAGES[0], IMAGES[0]), ValueError, "(N, C, H, W)"),
     (lambda: ssim(IMAGES[..., :8, :8], IMAGES[..., :8, :8]), ValueError, "at least 11x11"),
     (lambda: ssim(IMAGES[:, :1], IMAGES[:, :1], channel="y"), ValueError, "needs RGB images"),
