@@ -36,6 +36,8 @@ def gaussian_kl(mean_p: float, std_p: float,   # p = N(mean_p, std_p^2)
                 mean_q: float, std_q: float,   # q = N(mean_q, std_q^2)
                 ) -> float:                    # KL(p || q) in nats
     "Closed-form KL divergence between two 1-D Gaussians."
+    if not all(math.isfinite(v) for v in (mean_p, std_p, mean_q, std_q)):
+        raise ValueError(f"gaussian_kl: parameters must be finite, got {(mean_p, std_p, mean_q, std_q)}")
     if not (std_p > 0 and std_q > 0):
         raise ValueError(f"gaussian_kl: standard deviations must be positive, got {std_p} and {std_q}")
     return math.log(std_q / std_p) + (std_p**2 + (mean_p - mean_q) ** 2) / (2 * std_q**2) - 0.5
@@ -54,7 +56,7 @@ def kl_divergence(p,            # density values of p on the grid
     return float(trapezoid(np.where(p > 0, p * np.log(ratio), 0.0), x))
 
 
-def js_divergence(p, q, x) -> float:   # density values of p and q on the grid x; JSD in nats, in [0, log 2]
+def js_divergence(p, q, x) -> float:   # density values of p and q on the grid x; JSD in nats: in [0, log 2] for densities that integrate to 1, up to quadrature error
     "Jensen-Shannon divergence: the mean KL divergence of p and q from their average."
     x = _grid("js_divergence", x)
     p, q = _on_grid("js_divergence", "p", p, x), _on_grid("js_divergence", "q", q, x)
@@ -80,10 +82,11 @@ def gan_value(p_data, p_g,   # density values on the grid `x`
               d,             # discriminator outputs D(x) in [0, 1] on the grid
               x,             # the grid: 1-D, strictly increasing
               ) -> float:    # V(D, G)
-    "The GAN value function: integral of p_data log D + p_g log(1 - D), by the trapezoid rule."
+    "The GAN value function: integral of p_data log D + p_g log(1 - D), by the trapezoid rule (D clipped into (0, 1))."
     x = _grid("gan_value", x)
     p_data, p_g = _on_grid("gan_value", "p_data", p_data, x), _on_grid("gan_value", "p_g", p_g, x)
     d = _on_grid("gan_value", "d", d, x, upper=1.0)
-    # D* = p/(p + q) rounds to exactly 1 where q < 1e-16 p; clipping to the floats next to 0 and 1 keeps log finite
+    # D* = p/(p + q) rounds to exactly 1 where q < 1e-16 p; clipping to the floats next to 0 and 1 keeps log finite.
+    # So a D that is exactly 0 where p_data > 0 costs about -745 p_data per unit length here, not -inf.
     d = np.clip(d, np.nextafter(0.0, 1.0), np.nextafter(1.0, 0.0))
     return float(trapezoid(p_data * np.log(d) + p_g * np.log1p(-d), x))

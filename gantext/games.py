@@ -5,6 +5,7 @@
 # %% ../nbs/ch2_theory/02_games.ipynb #adc9ebf4
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -92,9 +93,9 @@ def simultaneous_step(payoff: Payoff, x, y, lr: float, state: dict):
 
 
 def alternating_step(payoff: Payoff, x, y, lr: float, state: dict):
-    "x steps first; y then answers the new x (how GAN trainers alternate D and G)."
-    x = x - lr * game_gradients(payoff, x, y)[0]
-    return x, y + lr * game_gradients(payoff, x, y)[1]
+    "The maximiser y steps first and x answers the new y, as `Trainer` updates D and then G."
+    y = y + lr * game_gradients(payoff, x, y)[1]
+    return x - lr * game_gradients(payoff, x, y)[0], y
 
 
 def extragradient_step(payoff: Payoff, x, y, lr: float, state: dict):
@@ -137,13 +138,15 @@ def play(payoff: Payoff,                # f(x, y): x minimises, y maximises
     "Run `steps` updates of an update rule on a two-player zero-sum game and return the trajectory."
     if rule not in UPDATE_RULES:
         raise ValueError(f"play: unknown `rule` {rule!r}; expected one of {sorted(UPDATE_RULES)}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
-        raise ValueError(f"play: `lr` must be a positive number, got {lr!r}")
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < float("inf"):
+        raise ValueError(f"play: `lr` must be a positive, finite real number, got {lr!r} ({type(lr).__name__})")
     check_positive_int("play", "steps", steps)
     for name, t in (("x0", x0), ("y0", y0)):
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
             raise TypeError(f"play: `{name}` must be a floating-point tensor, got "
                             f"{t.dtype if isinstance(t, torch.Tensor) else type(t).__name__}")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"play: `{name}` contains NaN or inf")
     step, state = UPDATE_RULES[rule], {}
     xs, ys = [x0.detach()], [y0.detach()]
     for _ in range(steps):

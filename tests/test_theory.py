@@ -21,9 +21,14 @@ def test_update_rules_match_their_closed_forms_on_the_bilinear_game():
     assert torch.allclose(dist["simultaneous"], (1 + eta**2) ** (t / 2), rtol=1e-12)
     assert torch.allclose(dist["extragradient"], (1 - eta**2 + eta**4) ** (t / 2), rtol=1e-12)
     alt = play(bilinear_payoff, *start, rule="alternating", lr=eta, steps=steps)
-    q = alt.x**2 + alt.y**2 - eta * alt.x * alt.y
+    q = alt.x**2 + alt.y**2 + eta * alt.x * alt.y                    # y (D's role) moves first
     assert torch.allclose(q, q[0], rtol=1e-12)
     assert dist["optimistic"][-1] < 0.5
+
+
+def test_play_accepts_numpy_step_sizes():
+    run = play(bilinear_payoff, torch.tensor(1.0), torch.tensor(0.0), lr=np.float32(0.1), steps=2)
+    assert run.x.shape == (3,)
 
 
 def test_rules_work_on_vectors_and_match_hand_computed_first_steps():
@@ -33,7 +38,7 @@ def test_rules_work_on_vectors_and_match_hand_computed_first_steps():
     sim = play(bilinear_payoff, x, y, "simultaneous", lr=0.1, steps=1)
     assert torch.allclose(sim.x[1], x - 0.1 * y) and torch.allclose(sim.y[1], y + 0.1 * x)
     alt = play(bilinear_payoff, x, y, "alternating", lr=0.1, steps=1)
-    assert torch.allclose(alt.y[1], y + 0.1 * (x - 0.1 * y))
+    assert torch.allclose(alt.y[1], y + 0.1 * x) and torch.allclose(alt.x[1], x - 0.1 * (y + 0.1 * x))
     opt = play(bilinear_payoff, x, y, "optimistic", lr=0.1, steps=2)
     assert torch.allclose(opt.x[1], sim.x[1])                       # the first optimistic step is a plain one
 
@@ -74,10 +79,12 @@ def test_value_at_the_optimal_discriminator_is_minus_log_4_plus_twice_jsd():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: play(bilinear_payoff, torch.tensor(1.0), torch.tensor(1.0), lr=0), ValueError, "`lr` must be a positive number"),
+    (lambda: play(bilinear_payoff, torch.tensor(1.0), torch.tensor(1.0), lr=0), ValueError, "`lr` must be a positive, finite real number"),
     (lambda: play(bilinear_payoff, torch.tensor(1.0), torch.tensor(1.0), steps=0), ValueError, "`steps` must be a positive integer"),
     (lambda: play(bilinear_payoff, torch.tensor(1.0), torch.tensor(1.0), rule="sgd"), ValueError, "expected one of"),
     (lambda: play(bilinear_payoff, [1.0], torch.tensor(1.0)), TypeError, "`x0` must be a floating-point tensor"),
+    (lambda: play(bilinear_payoff, torch.tensor(math.nan), torch.tensor(1.0)), ValueError, "`x0` contains NaN or inf"),
+    (lambda: gaussian_kl(math.inf, 1, 0, 1), ValueError, "must be finite"),
     (lambda: pure_nash_equilibria([[1, 2]], [[1], [2]]), ValueError, "same shape"),
     (lambda: solve_zero_sum([[1, math.nan]]), ValueError, "NaN or inf"),
     (lambda: kl_divergence(np.ones(3), np.ones(4), np.arange(3.0)), ValueError, "one value per grid point"),
