@@ -100,7 +100,7 @@ def train_digit_classifier(train: LabelledImages,                # real digits (
     if train.labels.shape != (n,) or n < config.batch_size:
         raise ValueError(f"train_digit_classifier: need labels of shape ({n},) and at least batch_size="
                          f"{config.batch_size} images, got labels {tuple(train.labels.shape)}")
-    device = torch.device(device) if device is not None else get_device()
+    device = get_device(device)
     epochs = config.epochs or (10 if n <= 10_000 else 2)
     with torch.random.fork_rng(devices=[]):   # weights and dropout are seeded; the caller's random state is kept
         torch.manual_seed(config.seed)
@@ -157,7 +157,7 @@ def digit_classifier(source: str = "auto",        # MNIST source for `load_mnist
     if source not in MNIST_SOURCES:
         raise ValueError(f"digit_classifier: `source` must be one of {list(MNIST_SOURCES)}, got {source!r}")
     config = config or DigitClassifierConfig()
-    device = torch.device(device) if device is not None else get_device()
+    device = get_device(device)
     train = load_mnist("train", source=source, verbose=False)
     path = _cache_path(train.source, len(train.labels), config)
     net = DigitClassifier(config.width, config.feature_dim, config.dropout)

@@ -41,8 +41,11 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def get_device() -> torch.device:  # cuda, else mps, else cpu; GANTEXT_DEVICE overrides
-    "The device to train on: `GANTEXT_DEVICE` if set, else CUDA, then MPS, then the CPU."
+def get_device(device: torch.device | str | None = None,  # an explicit choice, returned as a torch.device
+               ) -> torch.device:  # cuda, else mps, else cpu; GANTEXT_DEVICE overrides
+    "The device to use: `device` if given, else `GANTEXT_DEVICE` if set, else CUDA, then MPS, then the CPU."
+    if device is not None:
+        return torch.device(device)
     name = os.environ.get("GANTEXT_DEVICE", "").strip()
     if name:
         try:

@@ -78,7 +78,7 @@ def _as_stats(fn: str, name: str, x) -> FeatureStats:
 
 
 def _float64_device(device) -> torch.device:
-    device = torch.device(device) if device is not None else get_device()
+    device = get_device(device)
     return torch.device("cpu") if device.type == "mps" else device   # MPS has no float64
 
 

@@ -54,7 +54,7 @@ class FeatureExtractor:
                  size: tuple[int, int] | None = None,       # required (H, W); None: any
                  ):
         self.batch_size = check_positive_int(type(self).__name__, "batch_size", batch_size)
-        self.device = torch.device(device) if device is not None else get_device()
+        self.device = get_device(device)
         self.model = model.to(self.device)   # moved, not copied: calls run it in eval mode, without gradients
         self.channels, self.size = channels, size
 

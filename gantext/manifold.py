@@ -24,7 +24,7 @@ def _prepare(fn: str, real, fake, extractor, k: int, chunk: int, device,
     fake = check_features(fn, "fake", _features_of(fn, fake, extractor), min_rows=k + 1 if fake_balls else 1)
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"{fn}: feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
-    device = torch.device(device) if device is not None else get_device()
+    device = get_device(device)
     return real.to(device, torch.float32), fake.to(device, torch.float32)
 
 

@@ -261,7 +261,7 @@ class Trainer(_Updates, _Checkpointing):
         bad = [name for name, reg in self.regularizers.items() if not callable(reg)]
         if bad:
             raise TypeError(f"Trainer: regularisers {bad} are not callable; each maps (critic, real, fake) to a scalar")
-        self.device = torch.device(device) if device is not None else get_device()
+        self.device = get_device(device)
         if amp and self.device.type != "cuda":
             raise ValueError(f"Trainer: `amp=True` needs a CUDA device, got {self.device}; use amp=False here")
         self.generator, self.discriminator = generator.to(self.device), discriminator.to(self.device)

@@ -123,6 +123,7 @@ def test_profile_and_device_from_environment(monkeypatch):
         core.get_device()
     monkeypatch.setenv("GANTEXT_DEVICE", "cpu")
     assert core.get_device() == torch.device("cpu")
+    assert core.get_device("meta") == torch.device("meta")          # an explicit choice wins over the environment
 
 
 def test_figures_display_themselves_as_png():
