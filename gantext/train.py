@@ -36,10 +36,13 @@ class SampleSnapshots(Callback):
     def __init__(self, every: int,                       # steps between snapshots
                  n: int = 64,                             # samples per snapshot
                  labels: torch.Tensor | None = None,      # (n,) labels for a conditional generator
-                 seed: int = 0):                          # seed of the fixed noise
+                 seed: int = 0,                           # seed of the fixed noise
+                 use_ema: bool = True):                   # sample the EMA generator when the trainer keeps one
         if not (isinstance(every, int) and every > 0 and isinstance(n, int) and n > 0):
             raise ValueError(f"SampleSnapshots: `every` and `n` must be positive ints, got {every!r}, {n!r}")
-        self.every, self.n, self.labels, self.seed = every, n, labels, seed
+        if not isinstance(use_ema, bool):
+            raise TypeError(f"SampleSnapshots: `use_ema` must be True or False, got {use_ema!r}")
+        self.every, self.n, self.labels, self.seed, self.use_ema = every, n, labels, seed, use_ema
         self.snapshots: list[tuple[int, torch.Tensor]] = []
         self.z = None
 
@@ -48,11 +51,11 @@ class SampleSnapshots(Callback):
             g = torch.Generator().manual_seed(self.seed)
             self.z = torch.randn(self.n, *trainer.latent_shape, generator=g).to(trainer.device)
             if trainer.step == 0:
-                self.snapshots.append((0, trainer.sample(z=self.z, labels=self.labels)))
+                self.snapshots.append((0, trainer.sample(z=self.z, labels=self.labels, use_ema=self.use_ema)))
 
     def on_step_end(self, trainer):
         if trainer.step % self.every == 0:
-            self.snapshots.append((trainer.step, trainer.sample(z=self.z, labels=self.labels)))
+            self.snapshots.append((trainer.step, trainer.sample(z=self.z, labels=self.labels, use_ema=self.use_ema)))
 
 
 class CheckpointEvery(Callback):
@@ -116,6 +119,15 @@ class _Steps:
     def _call(self, net: nn.Module, x: torch.Tensor, labels) -> torch.Tensor:
         return net(x, labels) if self.conditional else net(x)
 
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        "The discriminator's intermediate features of `x`, for losses that match features (feature matching)."
+        features = getattr(self.discriminator, "features", None)
+        if not callable(features):
+            raise TypeError(f"Trainer: the loss {self.loss!r} matches the discriminator's features, so the "
+                            f"discriminator needs a `features(x)` method; {type(self.discriminator).__name__} has "
+                            "none (gantext.models.MLPDiscriminator has one)")
+        return features(x, self._labels) if self.conditional else features(x)
+
     def _autocast(self):
         "float16 autocast on CUDA when `amp` is on, else a no-op (safe on every device and torch version)."
         return torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
@@ -138,7 +150,7 @@ class _Updates(_Steps):
 
     def _d_step(self) -> dict[str, float]:
         real, labels = self._split(next(self.data))
-        self._labels, self._batch_size = labels, real.shape[0]
+        self._labels, self._batch_size, self._real = labels, real.shape[0], real
         z = self.sample_latent(real.shape[0])
         with self._autocast():
             with torch.no_grad():
@@ -170,7 +182,10 @@ class _Updates(_Steps):
         try:
             with self._autocast():
                 fake = self._call(self.generator, z, self._labels)  # recomputed, with gradients to G
-                g_loss = self.loss.generator(self._call(self.discriminator, fake, self._labels))
+                if getattr(self.loss, "matches_features", False):  # feature matching: compare D's features
+                    g_loss = self.loss.generator_features(self._features(fake), self._features(self._real).detach())
+                else:
+                    g_loss = self.loss.generator(self._call(self.discriminator, fake, self._labels))
             value = self._check_finite(g_loss, "generator loss")
             self.g_optimizer.zero_grad(set_to_none=True)
             self.g_scaler.scale(g_loss).backward()
@@ -275,7 +290,7 @@ class Trainer(_Updates, _Checkpointing):
         self.d_scaler = torch.amp.GradScaler("cuda", enabled=amp)
         self.noise_rng = torch.Generator(device=self.device).manual_seed(seed)
         self.callbacks, self.step, self.history = list(callbacks), 0, {}
-        self._labels, self._batch_size = None, None
+        self._labels, self._batch_size, self._real = None, None, None
 
     def fit(self, steps: int,             # generator updates to run now; `self.step` keeps counting
             progress: bool = True,        # show a tqdm progress bar
