@@ -1,6 +1,8 @@
 "The public API imports, and every public entry point rejects bad input with a message naming the argument."
+import importlib
 import inspect
 import math
+import pkgutil
 
 import numpy as np
 import pytest
@@ -9,6 +11,19 @@ from torch import nn
 
 import gantext
 from gantext import core, data, losses, metrics, train, viz
+
+
+def test_every_public_name_of_every_module_is_documented():
+    "Each module of the package lists its public names in __all__, and every one of them has a docstring."
+    modules = [importlib.import_module(f"gantext.{m.name}") for m in pkgutil.iter_modules(gantext.__path__)
+               if not m.name.startswith("_")]
+    assert len(modules) >= 19
+    for module in modules:
+        assert module.__all__, f"{module.__name__} exports nothing"
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                assert obj.__doc__, f"{module.__name__}.{name} has no docstring"
 
 
 def test_public_names_import():

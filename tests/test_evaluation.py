@@ -275,10 +275,3 @@ def test_bad_input_is_a_clear_error(call, error, message):
     with pytest.raises(error) as info:
         call()
     assert message in str(info.value)
-
-
-def test_every_public_evaluation_name_is_documented():
-    for module in (classifier, features, distances, manifold, class_metrics, fidelity):
-        assert module.__all__
-        for name in module.__all__:
-            assert getattr(module, name).__doc__, f"{module.__name__}.{name}"

@@ -97,14 +97,3 @@ def test_bad_input_is_a_clear_error(call, error, message):
     with pytest.raises(error) as info:
         call()
     assert message in str(info.value)
-
-
-def test_every_public_function_and_class_is_documented():
-    import inspect
-    from gantext import divergences, games
-    for module in (games, divergences):
-        assert module.__all__
-        for name in module.__all__:
-            obj = getattr(module, name)
-            if inspect.isfunction(obj) or inspect.isclass(obj):
-                assert obj.__doc__, f"{module.__name__}.{name} has no docstring"
