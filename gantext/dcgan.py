@@ -8,10 +8,11 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['dcgan_ladder', 'dcgan_init', 'DCGANGenerator', 'DCGANDiscriminator']
+__all__ = ['dcgan_ladder', 'dcgan_init', 'DCGANGenerator', 'DCGANDiscriminator', 'slerp']
 
 # %% ../nbs/ch3_variants/02_dcgan.ipynb #e93d41aa
 def dcgan_ladder(image_size: int,  # height = width of the images
@@ -111,3 +112,27 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 1)
         return self.head(self._hidden(x)).flatten(1)
+
+# %% ../nbs/ch3_variants/02_dcgan.ipynb #e5b6a071
+def slerp(z0: torch.Tensor,   # (D,) or (B, D) start points
+          z1: torch.Tensor,   # same shape: end points
+          t: torch.Tensor,    # (T,) fractions in [0, 1]
+          ) -> torch.Tensor:  # (T, D) or (B, T, D) points on the great circles from z0 to z1
+    "Spherical linear interpolation (White, 2016); falls back to the straight line for (anti)parallel points."
+    for name, v in (("z0", z0), ("z1", z1)):
+        if not isinstance(v, torch.Tensor) or v.dim() not in (1, 2) or not v.is_floating_point():
+            got = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+            raise ValueError(f"slerp: `{name}` must be a float tensor of shape (D,) or (B, D), got {got}")
+    if z0.shape != z1.shape:
+        raise ValueError(f"slerp: `z0` and `z1` must have one shape, got {tuple(z0.shape)} and {tuple(z1.shape)}")
+    if not isinstance(t, torch.Tensor) or t.dim() != 1:
+        raise ValueError(f"slerp: `t` must be a 1-D tensor of fractions, got "
+                         f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}")
+    a, b, t = z0.unsqueeze(-2), z1.unsqueeze(-2), t.to(z0).unsqueeze(-1)       # (.., 1, D), (T, 1)
+    cos = (F.normalize(a, dim=-1) * F.normalize(b, dim=-1)).sum(-1, keepdim=True).clamp(-1, 1)
+    omega = torch.arccos(cos)
+    sin = torch.sin(omega)
+    straight = sin.abs() < 1e-6
+    safe = torch.where(straight, torch.ones_like(sin), sin)
+    spherical = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / safe
+    return torch.where(straight, (1 - t) * a + t * b, spherical)
