@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['LOSSES', 'GANLoss', 'MinimaxLoss', 'NonSaturatingLoss', 'WassersteinLoss', 'HingeLoss', 'LeastSquaresLoss',
-           'get_loss', 'gradient_penalty']
+           'get_loss', 'gradient_norms', 'gradient_penalty']
 
 # %% ../nbs/toolkit/03_losses.ipynb #fd2a299d
 def _check_scores(fn: str, name: str, scores) -> torch.Tensor:
@@ -133,17 +133,34 @@ def get_loss(name: str | GANLoss,  # a key of `LOSSES`, or a ready loss object (
     return LOSSES[name](**kwargs)
 
 # %% ../nbs/toolkit/03_losses.ipynb #cf2d39bc
+def gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor],  # maps a batch (B, ...) to scores (B,) or (B, 1)
+                   real: torch.Tensor,         # real samples, shape (B, ...)
+                   fake: torch.Tensor,         # generated samples, same shape as `real`
+                   batch_dims: int = 1,        # leading dims that index samples (2 for an ensemble's (B, R, ...))
+                   create_graph: bool = False, # keep the graph, to differentiate the norms (the penalty does)
+                   who: str = "gradient_norms",
+                   ) -> torch.Tensor:          # real.shape[:batch_dims]: one norm per sample
+    "Per-sample norms of the critic's gradient at random interpolates x̂ = εx + (1-ε)x̃, over all non-batch dims."
+    if not isinstance(real, torch.Tensor) or not isinstance(fake, torch.Tensor):
+        raise TypeError(f"{who}: `real` and `fake` must be tensors")
+    if real.shape != fake.shape:
+        raise ValueError(f"{who}: `fake` must have the shape of `real` "
+                         f"{tuple(real.shape)}, got {tuple(fake.shape)}")
+    if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or not 1 <= batch_dims < real.dim():
+        raise ValueError(f"{who}: `batch_dims` must be an int in [1, {real.dim() - 1}] for samples of shape "
+                         f"{tuple(real.shape)}, got {batch_dims!r}")
+    eps = torch.rand(*real.shape[:batch_dims], *[1] * (real.dim() - batch_dims), device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    with torch.enable_grad():
+        grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
+    return grad.flatten(batch_dims).norm(dim=-1)
+
+
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor],  # maps a batch (B, ...) to scores (B,) or (B, 1)
                      real: torch.Tensor,   # real samples, shape (B, ...)
                      fake: torch.Tensor,   # generated samples, same shape as `real`
-                     ) -> torch.Tensor:    # scalar: batch mean of (||grad||_2 - 1)^2
-    "WGAN-GP penalty at random points between `real` and `fake` (Gulrajani et al., 2017)."
-    if not isinstance(real, torch.Tensor) or not isinstance(fake, torch.Tensor):
-        raise TypeError("gradient_penalty: `real` and `fake` must be tensors")
-    if real.shape != fake.shape:
-        raise ValueError(f"gradient_penalty: `fake` must have the shape of `real` "
-                         f"{tuple(real.shape)}, got {tuple(fake.shape)}")
-    eps = torch.rand(real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()  # norm over all non-batch dims
+                     batch_dims: int = 1,  # leading dims that index samples (2 for an ensemble's (B, R, ...))
+                     ) -> torch.Tensor:    # scalar: mean over samples of (||grad||_2 - 1)^2
+    "WGAN-GP penalty at random points between `real` and `fake` (Gulrajani et al., 2017), run eagerly (double backward)."
+    norms = gradient_norms(critic, real, fake, batch_dims, create_graph=True, who="gradient_penalty")
+    return ((norms - 1) ** 2).mean()  # each norm over all non-batch dims

@@ -19,7 +19,7 @@ from .core import check_positive_int, eval_mode, get_device, load_safe, save_ato
 from .losses import GANLoss, get_loss
 
 # %% auto #0
-__all__ = ['Regularizer', 'Callback', 'SampleSnapshots', 'CheckpointEvery', 'WeightClipping', 'Trainer']
+__all__ = ['Regularizer', 'Callback', 'SampleSnapshots', 'CheckpointEvery', 'WeightClipping', 'ExperienceReplay', 'Trainer']
 
 # %% ../nbs/toolkit/06_train.ipynb #0a20dfad
 class Callback:
@@ -85,6 +85,51 @@ class WeightClipping(Callback):
     def on_discriminator_step_end(self, trainer):
         for p in trainer.discriminator.parameters():
             p.clamp_(-self.clip, self.clip)
+
+
+class ExperienceReplay:
+    """Experience replay of past fakes (Shrivastava et al., 2017): pass as `Trainer(replay=...)`; each D step then
+    sees a `fraction` of its fake batch drawn from a buffer of earlier generators' samples."""
+
+    def __init__(self, capacity: int = 10_000,    # samples kept; when full, fresh fakes overwrite random old ones
+                 fraction: float = 0.5,           # share of each fake batch replaced by replayed samples
+                 seed: int = 0):                  # seed of the buffer's own random choices
+        self.capacity = check_positive_int("ExperienceReplay", "capacity", capacity)
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+            raise ValueError(f"ExperienceReplay: `fraction` must be a number in (0, 1), got {fraction!r}")
+        self.fraction, self.buffer, self.rng = float(fraction), None, torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return 0 if self.buffer is None else self.buffer.shape[0]
+
+    @torch.no_grad()
+    def __call__(self, fake: torch.Tensor) -> torch.Tensor:  # (B, ...) fresh fakes -> (B, ...) the batch D sees
+        "Replace a share of `fake` by stored samples (once the buffer holds enough), then store the fresh fakes."
+        if self.buffer is not None and fake.shape[1:] != self.buffer.shape[1:]:
+            raise ValueError(f"ExperienceReplay: fakes of shape {tuple(fake.shape[1:])} do not match the stored "
+                             f"{tuple(self.buffer.shape[1:])}")
+        fresh, n_old = fake.detach(), round(self.fraction * fake.shape[0])
+        out = fresh
+        if n_old and len(self) >= n_old:
+            where = torch.randperm(fake.shape[0], generator=self.rng)[:n_old]
+            pick = torch.randint(len(self), (n_old,), generator=self.rng)
+            out = fresh.clone()
+            out[where.to(fake.device)] = self.buffer[pick.to(self.buffer.device)].to(fake.device)
+        room = self.capacity - len(self)
+        new, rest = fresh[:room], fresh[room:]
+        self.buffer = new.clone() if self.buffer is None else torch.cat([self.buffer, new])
+        if rest.shape[0]:
+            slots = torch.randperm(self.capacity, generator=self.rng)[:rest.shape[0]]
+            self.buffer[slots.to(self.buffer.device)] = rest
+        return out
+
+    def state_dict(self) -> dict:
+        "The buffer and the random state, so that a resumed run replays the same samples."
+        return {"buffer": self.buffer, "rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        "Restore a `state_dict()`."
+        self.buffer = state["buffer"]; self.rng.set_state(state["rng"])
 
 # %% ../nbs/toolkit/06_train.ipynb #f569c809
 Regularizer = Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
@@ -175,6 +220,8 @@ class _Updates(_Steps):
             if fake.shape[1:] != real.shape[1:]:
                 raise ValueError(f"Trainer: the generator makes samples of shape {tuple(fake.shape[1:])} "
                                  f"but the real batch has shape {tuple(real.shape[1:])}")
+            if self.replay is not None:                           # experience replay: some fakes are old ones
+                fake = self.replay(fake)
             real_scores = self._call(self.discriminator, real, labels)
             fake_scores = self._call(self.discriminator, fake, labels)
             d_loss = self.loss.discriminator(real_scores, fake_scores)
@@ -190,6 +237,7 @@ class _Updates(_Steps):
             total = total + value
         self.d_optimizer.zero_grad(set_to_none=True)
         self.d_scaler.scale(total).backward()
+        self._clip(self.discriminator, self.d_optimizer, self.d_scaler, logs, "d_grad_norm")
         self.d_scaler.step(self.d_optimizer); self.d_scaler.update()
         logs["real_score"], logs["fake_score"] = real_scores.float().mean().item(), fake_scores.float().mean().item()
         if self.loss.scores_are_logits:                           # D(x) and D(G(z)) as probabilities
@@ -205,14 +253,17 @@ class _Updates(_Steps):
                 fake = self._call(self.generator, z, self._labels)  # recomputed, with gradients to G
                 if getattr(self.loss, "matches_features", False):  # feature matching: compare D's features
                     g_loss = self.loss.generator_features(self._features(fake), self._features(self._real).detach())
+                elif getattr(self.loss, "unrolls_discriminator", False):  # Unrolled GAN: D after k look-ahead steps
+                    g_loss = self.loss.generator_unrolled(self.discriminator, self._real, fake, self._labels)
                 else:
                     g_loss = self.loss.generator(self._call(self.discriminator, fake, self._labels))
                 info = self._information(fake, z)                 # InfoGAN: G learns to write the codes
                 if info is not None:
                     g_loss = g_loss + info
-            value = self._check_finite(g_loss, "generator loss")
+            logs = {"g_loss": self._check_finite(g_loss, "generator loss")}
             self.g_optimizer.zero_grad(set_to_none=True)
             self.g_scaler.scale(g_loss).backward()
+            self._clip(self.generator, self.g_optimizer, self.g_scaler, logs, "g_grad_norm")
             self.g_scaler.step(self.g_optimizer); self.g_scaler.update()
         finally:
             self.discriminator.requires_grad_(True)
@@ -222,7 +273,13 @@ class _Updates(_Steps):
                     p_ema.lerp_(p, 1 - self.ema_decay)            # p_ema <- decay * p_ema + (1 - decay) * p
                 for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
                     b_ema.copy_(b)                                # e.g. batch-norm statistics
-        return {"g_loss": value}
+        return logs
+
+    def _clip(self, net: nn.Module, optimizer, scaler, logs: dict, key: str) -> None:
+        "Gradient clipping (`grad_clip`): rescale the player's whole gradient to norm <= grad_clip; log the norm before."
+        if self.grad_clip is not None:
+            scaler.unscale_(optimizer)                            # clip the true gradient, not the scaled one
+            logs[key] = float(torch.nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip))
 
 # %% ../nbs/toolkit/06_train.ipynb #479023fb
 class _Checkpointing:
@@ -237,7 +294,8 @@ class _Checkpointing:
                 "g_scaler": self.g_scaler.state_dict(), "d_scaler": self.d_scaler.state_dict(),
                 "noise_rng": self.noise_rng.get_state(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
-                "data": self.data.state_dict() if hasattr(self.data, "state_dict") else None}
+                "data": self.data.state_dict() if hasattr(self.data, "state_dict") else None,
+                "replay": self.replay.state_dict() if hasattr(self.replay, "state_dict") else None}
 
     def load_state_dict(self, state: dict) -> None:
         "Restore a `state_dict()` into networks and optimisers of the same structure."
@@ -254,6 +312,8 @@ class _Checkpointing:
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         if state["data"] is not None and hasattr(self.data, "load_state_dict"):
             self.data.load_state_dict(state["data"])
+        if state.get("replay") is not None and hasattr(self.replay, "load_state_dict"):
+            self.replay.load_state_dict(state["replay"])
         self.step, self.history = int(state["step"]), {k: list(v) for k, v in state["history"].items()}
 
     def save(self, path: str | Path) -> Path:
@@ -285,7 +345,9 @@ class Trainer(_Updates, _Checkpointing):
                  callbacks: Sequence[Callback] = (),   # see `Callback`
                  seed: int = 0,                        # seed of the noise z
                  latent_sampler: Callable | None = None,  # (n, generator, device) -> z; None: N(0, I)
-                 log_every: int = 1):                  # record the history every this many steps
+                 log_every: int = 1,                   # record the history every this many steps
+                 grad_clip: float | None = None,       # clip each player's gradient norm to this (logged before)
+                 replay: Callable | None = None):      # fake batch -> batch D sees, e.g. `ExperienceReplay()`
         if not isinstance(generator, nn.Module) or not isinstance(discriminator, nn.Module):
             raise TypeError("Trainer: `generator` and `discriminator` must be torch.nn.Module instances, got "
                             f"{type(generator).__name__} and {type(discriminator).__name__}")
@@ -300,6 +362,13 @@ class Trainer(_Updates, _Checkpointing):
         if latent_sampler is not None and not callable(latent_sampler):
             raise TypeError(f"Trainer: `latent_sampler` must be callable (n, generator, device) -> z, "
                             f"got {type(latent_sampler).__name__}")
+        if grad_clip is not None and (isinstance(grad_clip, bool) or not isinstance(grad_clip, (int, float))
+                                      or not grad_clip > 0):
+            raise ValueError(f"Trainer: `grad_clip` must be a positive number or None, got {grad_clip!r}")
+        if replay is not None and not callable(replay):
+            raise TypeError(f"Trainer: `replay` must be callable fake -> fake (e.g. ExperienceReplay()), "
+                            f"got {type(replay).__name__}")
+        self.grad_clip, self.replay = None if grad_clip is None else float(grad_clip), replay
         self.latent_sampler = latent_sampler
         self.regularizers = dict(regularizers or {})
         bad = [name for name, reg in self.regularizers.items() if not callable(reg)]

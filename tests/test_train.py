@@ -8,7 +8,7 @@ from torch import nn
 from gantext.core import set_seed
 from gantext.data import make_batches, ring_of_gaussians
 from gantext.losses import gradient_penalty
-from gantext.train import Callback, CheckpointEvery, SampleSnapshots, Trainer, WeightClipping
+from gantext.train import Callback, CheckpointEvery, ExperienceReplay, SampleSnapshots, Trainer, WeightClipping
 
 
 def mlp(n_in, n_out, hidden=16, dropout=0.0):
@@ -183,3 +183,31 @@ def test_weight_clipping_runs_after_every_critic_update():
     assert max(p.abs().max().item() for p in unclipped.discriminator.parameters()) > 0.05
     with pytest.raises(ValueError, match="`clip` must be a positive number"):
         WeightClipping(-1)
+
+
+def test_resume_is_exact_with_replay_and_clipping(tmp_path):
+    "The replay buffer is part of the checkpoint; gradient clipping changes nothing that resume needs."
+    def run(init_seed=0):
+        return ring_run(init_seed, grad_clip=1.0, replay=ExperienceReplay(capacity=40, fraction=0.5, seed=2))
+    straight = run(); straight.fit(20, progress=False)
+    first = run(); first.fit(10, progress=False); first.save(tmp_path / "ckpt.pt")
+    resumed = run(init_seed=7); resumed.load(tmp_path / "ckpt.pt"); resumed.fit(10, progress=False)
+    assert straight.history == resumed.history
+    assert torch.equal(straight.replay.buffer, resumed.replay.buffer)
+    assert all(torch.equal(p, q) for p, q in zip(straight.generator.parameters(), resumed.generator.parameters()))
+
+
+def test_grad_clip_bounds_the_update():
+    "With SGD, a clipped step moves the parameters by at most lr * grad_clip; the logged norm is the unclipped one."
+    set_seed(0)
+    G, D = mlp(2, 2), mlp(2, 1)
+    before = params(D)
+    run = Trainer(G, D, make_batches(ring_of_gaussians(radius=50.0), 16), latent_dim=2, device="cpu",
+                  d_optimizer=lambda p: torch.optim.SGD(p, lr=0.1), grad_clip=0.01)
+    run.fit(1, progress=False)
+    step = torch.cat([(p - q).flatten() for p, q in zip(params(D), before)]).norm()
+    assert run.history["d_grad_norm"][0] > 0.01 and step <= 0.1 * 0.01 * (1 + 1e-4)
+    with pytest.raises(ValueError, match="`grad_clip` must be a positive number"):
+        ring_run(grad_clip=-1)
+    with pytest.raises(TypeError, match="`replay` must be callable"):
+        ring_run(replay=3)
