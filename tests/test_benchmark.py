@@ -1,0 +1,43 @@
+"The mode-collapse benchmark: every method trains as an ensemble, and the committed results file is checked."
+import copy
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from gantext.benchmark import (DATASETS, METHODS, PUBLISHED, ModeCollapseConfig, benchmark_trainer, check_results,
+                               evaluate_runs, load_results, results_table, run_benchmark, summarise_runs)
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "mode_collapse.json"
+TINY = replace(ModeCollapseConfig.quick(), runs=2, steps=2, g_width=8, d_width=4, samples=200, batch=12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_trains_as_an_ensemble(method):
+    mixture = DATASETS["grid"]()
+    trainer = benchmark_trainer(method, mixture, TINY)
+    trainer.fit(2, progress=False)
+    runs = evaluate_runs(trainer, mixture, n=200)
+    assert len(runs) == 2 and all(0 <= r.modes_captured <= 25 for r in runs)
+    assert trainer.latent_shape == (2, 2)
+
+
+def test_run_benchmark_writes_a_checked_file(tmp_path):
+    cfg = replace(TINY, methods=("gan", "pacgan2"), datasets=("ring",))
+    results = run_benchmark(cfg, out=tmp_path / "r.json", progress=False)
+    again = load_results(tmp_path / "r.json")
+    assert again == json.loads(json.dumps(results)) and len(again["results"]) == 2
+    assert set(again["provenance"]) >= {"commit", "dirty", "device", "torch", "threads", "config", "wall_s"}
+    assert "gan" in results_table(again).loc["ring"].index
+    broken = copy.deepcopy(again); broken["results"][0]["summary"]["modes"]["mean"] += 1
+    with pytest.raises(ValueError, match="disagrees with its runs' mean"):
+        check_results(broken)
+    del broken["provenance"]["commit"]
+    with pytest.raises(ValueError, match=r"provenance lacks \['commit'\]"):
+        check_results(broken)
+    with pytest.raises(FileNotFoundError, match="benchmarks/mode_collapse.py"):
+        load_results(tmp_path / "missing.json")
+    with pytest.raises(ValueError, match="`method` must be one of"):
+        benchmark_trainer("vanilla", DATASETS["grid"](), TINY)
