@@ -12,7 +12,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from gantext.benchmark import METHODS, ModeCollapseConfig, results_table, run_benchmark
+from gantext.benchmark import (METHODS, ModeCollapseConfig, check_results, load_results, results_table, run_benchmark,
+                               write_json_atomic)
 
 
 def main():
@@ -24,9 +25,29 @@ def main():
     ap.add_argument("--datasets", nargs="+", default=list(full.datasets), choices=["grid", "ring"])
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "mode_collapse.json"))
+    ap.add_argument("--append", action="store_true",
+                    help="add these configurations to an existing file of the same budget (each row keeps its commit)")
     args = ap.parse_args()
     cfg = replace(full, steps=args.steps, runs=args.runs, methods=tuple(args.methods), datasets=tuple(args.datasets))
-    results = run_benchmark(cfg, out=args.out, device=args.device)
+    before = load_results(args.out) if args.append else None
+    if before is not None:
+        keys = ("runs", "steps", "batch", "g_width", "d_width", "lr", "beta1", "samples")
+        budget = {k: before["provenance"]["config"][k] for k in keys}
+        if budget != {k: getattr(cfg, k) for k in keys}:
+            raise SystemExit(f"--append: {args.out} was run with another budget: {budget}")
+    results = run_benchmark(cfg, out=None if before else args.out, device=args.device)
+    if before is not None:
+        for row in before["results"]:
+            row.setdefault("commit", before["provenance"]["commit"])
+        new = {(r["data"], r["method"]) for r in results["results"]}
+        results["results"] = [r for r in before["results"] if (r["data"], r["method"]) not in new] + results["results"]
+        prov = before["provenance"]
+        prov["wall_s"] = round(prov["wall_s"] + results["provenance"]["wall_s"], 1)
+        for key in ("methods", "datasets"):
+            prov["config"][key] = list(dict.fromkeys([*prov["config"][key], *results["provenance"]["config"][key]]))
+        prov["commit"], prov["dirty"] = results["provenance"]["commit"], results["provenance"]["dirty"]
+        results["provenance"] = prov
+        write_json_atomic(check_results(results), args.out)
     print(results_table(results).to_string())
     print(f"wrote {args.out} ({results['provenance']['wall_s']:.0f} s)")
 
