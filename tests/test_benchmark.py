@@ -41,3 +41,18 @@ def test_run_benchmark_writes_a_checked_file(tmp_path):
         load_results(tmp_path / "missing.json")
     with pytest.raises(ValueError, match="`method` must be one of"):
         benchmark_trainer("vanilla", DATASETS["grid"](), TINY)
+
+
+def test_committed_results():
+    "The committed file: provenance complete, consistent summaries, and the paper's target where its budget was run."
+    results = load_results(RESULTS)
+    prov, rows = results["provenance"], {(r["data"], r["method"]): r["summary"] for r in results["results"]}
+    assert len(prov["commit"]) == 40 and prov["config"]["runs"] >= 10 and prov["wall_s"] > 0
+    gan, pac4 = rows["grid", "gan"], rows["grid", "pacgan4"]
+    if prov["config"]["steps"] >= 400_000:                   # the paper's budget: its claim must hold
+        assert pac4["modes"]["mean"] >= 24 and pac4["high_quality"]["mean"] >= 0.90
+        assert pac4["reverse_kl"]["mean"] < 0.5 * gan["reverse_kl"]["mean"]
+    else:                                                    # what section 4.9 says of the committed short run
+        assert max(gan["high_quality"]["mean"], pac4["high_quality"]["mean"]) < 0.05
+        assert min(gan["modes"]["mean"], pac4["modes"]["mean"]) >= 5
+    assert PUBLISHED["grid"]["pacgan4"]["modes"] == 24.8      # the target stays visible
