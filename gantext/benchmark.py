@@ -11,14 +11,13 @@ import os
 import platform
 import statistics
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from .core import ExperimentConfig, check_positive_int, get_device
+from .core import ExperimentConfig, check_positive_int, get_device, write_atomic
 from .data import GaussianMixture, grid_of_gaussians, make_batches, ring_of_gaussians
 from .ensemble import EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator, protocol_generator, stack_runs
 from .losses import gradient_penalty
@@ -142,18 +141,7 @@ def _device_name(device: torch.device) -> str:
 
 def write_json_atomic(obj, path: str | Path) -> Path:
     "Write `obj` as JSON to a temporary file beside `path`, then rename it over `path`."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda f: f.write(json.dumps(obj, indent=1) + "\n"), mode="w")
 
 
 def run_benchmark(cfg: ModeCollapseConfig,

@@ -9,6 +9,7 @@ import contextlib
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +19,7 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['PROFILES', 'get_profile', 'get_device', 'set_seed', 'ExperimentConfig', 'save_atomic', 'load_safe',
+__all__ = ['PROFILES', 'get_profile', 'get_device', 'set_seed', 'ExperimentConfig', 'write_atomic', 'save_atomic', 'load_safe',
            'check_positive_int', 'eval_mode']
 
 # %% ../nbs/toolkit/01_core.ipynb #56c93830
@@ -100,21 +101,29 @@ class ExperimentConfig:
         return cls.quick() if profile == "quick" else cls()
 
 # %% ../nbs/toolkit/01_core.ipynb #ea85f6be
-def save_atomic(obj: Any,                # anything `torch.save` accepts: tensors, dicts, lists, numbers, strings
-                path: str | Path,        # the target file; its folder is created if needed
-                ) -> Path:               # the path written
-    "`torch.save` to a temporary file in the same folder, then rename it over `path` (atomic on POSIX and Windows)."
+def write_atomic(path: str | Path,       # the target file; its folder is created if needed
+                 write: Callable,        # writes the content to the open file it is given
+                 mode: str = "wb",       # "wb" (binary) or "w" (text)
+                 ) -> Path:              # the path written
+    "Call `write(f)` on a temporary file in the same folder, then rename it over `path` (atomic on POSIX and Windows)."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+        with os.fdopen(fd, mode) as f:
+            write(f)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_atomic(obj: Any,                # anything `torch.save` accepts: tensors, dicts, lists, numbers, strings
+                path: str | Path,        # the target file; its folder is created if needed
+                ) -> Path:               # the path written
+    "`torch.save` to a temporary file in the same folder, then rename it over `path` (atomic on POSIX and Windows)."
+    return write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def load_safe(path: str | Path,          # a file written by `save_atomic` (or `torch.save`)
