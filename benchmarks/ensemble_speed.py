@@ -10,13 +10,13 @@ torch version and thread count; section 4.8/4.9 of the book quote them.
 """
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
 
+from gantext.benchmark import _commit, _device_name
 from gantext.data import grid_of_gaussians, make_batches
 from gantext.ensemble import (EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator,
                               protocol_generator, stack_runs)
@@ -73,8 +73,8 @@ def main():
         print(f"G {g_width} / D {d_width}, {args.runs} runs, batch {args.batch}: ensemble {1000 * t_ens:8.1f} ms/step, "
               f"loop {1000 * t_loop:8.1f} ms/step, speed-up {t_loop / t_ens:5.2f}x", flush=True)
     out = Path(__file__).parent / "results" / f"ensemble_{device.type}.json"
-    info = dict(device=torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
-                torch=torch.__version__, threads=torch.get_num_threads(), repeats=args.repeats, steps=args.steps)
+    info = dict(device=_device_name(device), torch=torch.__version__, threads=torch.get_num_threads(),
+                repeats=args.repeats, steps=args.steps, **_commit())
     out.write_text(json.dumps(dict(machine=info, rows=rows), indent=1) + "\n")
     print("wrote", out)
 
