@@ -56,3 +56,28 @@ def test_committed_results():
         assert max(gan["high_quality"]["mean"], pac4["high_quality"]["mean"]) < 0.05
         assert min(gan["modes"]["mean"], pac4["modes"]["mean"]) >= 5
     assert PUBLISHED["grid"]["pacgan4"]["modes"] == 24.8      # the target stays visible
+
+
+def _script():
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "mode_collapse.py"
+    spec = importlib.util.spec_from_file_location("mode_collapse", path)
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
+
+
+def test_merge_keeps_budget_and_settings_honest():
+    "benchmarks/mode_collapse.py --merge/--append: same budget only, rows keep their commit, settings not mixed."
+    merge = _script().merge
+    a = run_benchmark(replace(TINY, methods=("gan",), datasets=("grid",)), progress=False)
+    b = run_benchmark(replace(TINY, methods=("r1",), datasets=("ring",), r1_gamma=0.5), progress=False)
+    both = merge(copy.deepcopy(a), copy.deepcopy(b))
+    assert [(r["data"], r["method"]) for r in both["results"]] == [("grid", "gan"), ("ring", "r1")]
+    assert both["provenance"]["config"]["r1_gamma"] == 0.5 and both["provenance"]["config"]["datasets"] == ["grid", "ring"]
+    assert both["provenance"]["wall_s"] == pytest.approx(a["provenance"]["wall_s"] + b["provenance"]["wall_s"], abs=0.2)
+    other_gamma = run_benchmark(replace(TINY, methods=("gan",), datasets=("ring",)), progress=False)   # r1_gamma 1
+    with pytest.raises(SystemExit, match="r1_gamma=1.0, but the r1 rows it keeps were run with 0.5"):
+        merge(copy.deepcopy(both), other_gamma)
+    longer = run_benchmark(replace(TINY, steps=3, methods=("gan",), datasets=("grid",)), progress=False)
+    with pytest.raises(SystemExit, match="another budget"):
+        merge(copy.deepcopy(a), longer)
