@@ -13,8 +13,8 @@ import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from gantext.benchmark import (METHODS, ModeCollapseConfig, check_results, load_results, results_table, run_benchmark,
-                               write_json_atomic)
+from gantext.benchmark import (DATASETS, METHODS, ModeCollapseConfig, check_results, load_results, results_table,
+                               run_benchmark, write_json_atomic)
 
 
 BUDGET = ("runs", "steps", "batch", "g_width", "d_width", "lr", "beta1", "samples")
@@ -49,7 +49,8 @@ def merge(before: dict, new: dict, name: str = "new results") -> dict:
     prov["wall_s"] = round(prov["wall_s"] + new["provenance"]["wall_s"], 1)
     prov["dirty"] = bool(prov["dirty"]) or bool(new["provenance"]["dirty"])
     prov["commit"] = new["provenance"]["commit"]
-    return check_results(dict(provenance=prov, results=kept + new["results"]))
+    rows = sorted(kept + new["results"], key=lambda r: (list(DATASETS).index(r["data"]), METHODS.index(r["method"])))
+    return check_results(dict(provenance=prov, results=rows))
 
 
 def main():
