@@ -18,7 +18,7 @@ from gantext.benchmark import (DATASETS, METHODS, ModeCollapseConfig, check_resu
 
 
 BUDGET = ("runs", "steps", "batch", "g_width", "d_width", "lr", "beta1", "samples")
-SETTINGS = {"unroll_k": "unrolled", "unroll_lr": "unrolled", "gp_weight": "wgan_gp", "r1_gamma": "r1"}   # key: its method
+SETTINGS = {"unroll_k": "unrolled", "unroll_lr": "unrolled", "gp_weight": "wgan_gp", "r1_gamma": "r1"}  # -> its method
 
 
 def _check_mergeable(before: dict, config: dict, replaced: set, name: str) -> None:

@@ -72,8 +72,9 @@ def test_merge_keeps_budget_and_settings_honest():
     a = run_benchmark(replace(TINY, methods=("gan",), datasets=("grid",)), progress=False)
     b = run_benchmark(replace(TINY, methods=("r1",), datasets=("ring",), r1_gamma=0.5), progress=False)
     both = merge(copy.deepcopy(a), copy.deepcopy(b))
-    assert [(r["data"], r["method"]) for r in both["results"]] == [("grid", "gan"), ("ring", "r1")]   # sorted: data, method
-    assert both["provenance"]["config"]["r1_gamma"] == 0.5 and both["provenance"]["config"]["datasets"] == ["grid", "ring"]
+    assert [(r["data"], r["method"]) for r in both["results"]] == [("grid", "gan"), ("ring", "r1")]
+    config = both["provenance"]["config"]
+    assert config["r1_gamma"] == 0.5 and config["datasets"] == ["grid", "ring"]
     assert both["provenance"]["wall_s"] == pytest.approx(a["provenance"]["wall_s"] + b["provenance"]["wall_s"], abs=0.2)
     other_gamma = run_benchmark(replace(TINY, methods=("gan",), datasets=("ring",)), progress=False)   # r1_gamma 1
     with pytest.raises(SystemExit, match="r1_gamma=1.0, but the r1 rows it keeps were run with 0.5"):
