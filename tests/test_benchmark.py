@@ -53,8 +53,13 @@ def test_committed_results():
         assert pac4["modes"]["mean"] >= 24 and pac4["high_quality"]["mean"] >= 0.90
         assert pac4["reverse_kl"]["mean"] < 0.5 * gan["reverse_kl"]["mean"]
     else:                                                    # what section 4.9 says of the committed short run
-        assert max(gan["high_quality"]["mean"], pac4["high_quality"]["mean"]) < 0.05
-        assert min(gan["modes"]["mean"], pac4["modes"]["mean"]) >= 5
+        grid = [s for (data, _), s in rows.items() if data == "grid"]
+        assert max(s["high_quality"]["mean"] for s in grid) < 0.05      # no method is inside the grid's modes yet
+        assert min(s["modes"]["mean"] for s in grid) >= 5               # ...though every cloud touches many
+        ring = {method: s["high_quality"]["mean"] for (data, method), s in rows.items() if data == "ring"}
+        if {"gan", "pacgan2", "pacgan4"} <= set(ring):                  # on the ring, packing sharpens later
+            assert ring["gan"] > ring["pacgan2"] > ring["pacgan4"]
+    assert set(rows) <= {(data, method) for data in DATASETS for method in METHODS}
     assert PUBLISHED["grid"]["pacgan4"]["modes"] == 24.8      # the target stays visible
 
 
