@@ -77,10 +77,11 @@ def main():
         before = load_results(args.out) if args.append else None
         if before is not None:      # fail before training, not after
             _check_mergeable(before, asdict(cfg), {(d, m) for d in cfg.datasets for m in cfg.methods}, "this run")
-        results = run_benchmark(cfg, out=None if before else args.out, device=args.device)
+        results = run_benchmark(cfg, out=None if before else args.out, device=args.device)   # writes a new file
         if before is not None:
             results = merge(before, results)
-    write_json_atomic(results, args.out)
+    if args.merge or args.append:
+        write_json_atomic(results, args.out)
     print(results_table(results).to_string())
     print(f"wrote {args.out} ({results['provenance']['wall_s']:.0f} s)")
 
