@@ -9,4 +9,4 @@ __all__ = []
 # %% ../nbs/toolkit/00_overview.ipynb #e41ba949
 from . import core, data, losses, viz, train, classifier, features, distances, manifold, class_metrics, fidelity, metrics
 from . import games, divergences, models, techniques, conditional, dcgan, infogan, lapgan
-from . import wgan, lsgan, sngan, unrolled, pacgan, regularizers, ensemble, benchmark
+from . import wgan, lsgan, sngan, unrolled, pacgan, regularizers, ensemble, benchmark, stacked
