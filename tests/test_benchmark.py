@@ -87,3 +87,14 @@ def test_merge_keeps_budget_and_settings_honest():
     longer = run_benchmark(replace(TINY, steps=3, methods=("gan",), datasets=("grid",)), progress=False)
     with pytest.raises(SystemExit, match="another budget"):
         merge(copy.deepcopy(a), longer)
+
+
+def test_committed_gpu_results():
+    "The 10,000-step GPU file beside the 2,000-step CPU file: what section 4.9 says of the longer run."
+    long, short = (load_results(RESULTS.with_name(name)) for name in ("mode_collapse_gpu.json", "mode_collapse.json"))
+    assert long["provenance"]["config"]["steps"] == 5 * short["provenance"]["config"]["steps"] == 10_000
+    rows = {(r["data"], r["method"]): r["summary"] for r in long["results"]}
+    first = {(r["data"], r["method"]): r["summary"] for r in short["results"]}
+    hq = lambda s: s["high_quality"]["mean"]
+    assert hq(rows["grid", "gan"]) > 5 * hq(first["grid", "gan"]) and hq(rows["grid", "pacgan4"]) < 0.05
+    assert rows["ring", "pacgan4"]["reverse_kl"]["mean"] < rows["ring", "gan"]["reverse_kl"]["mean"]
