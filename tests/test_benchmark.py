@@ -63,17 +63,9 @@ def test_committed_results():
     assert PUBLISHED["grid"]["pacgan4"]["modes"] == 24.8      # the target stays visible
 
 
-def _script():
-    import importlib.util
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "mode_collapse.py"
-    spec = importlib.util.spec_from_file_location("mode_collapse", path)
-    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
-    return module
-
-
-def test_merge_keeps_budget_and_settings_honest():
+def test_merge_keeps_budget_and_settings_honest(benchmark_script):
     "benchmarks/mode_collapse.py --merge/--append: same budget only, rows keep their commit, settings not mixed."
-    merge = _script().merge
+    merge = benchmark_script("mode_collapse").merge
     a = run_benchmark(replace(TINY, methods=("gan",), datasets=("grid",)), progress=False)
     b = run_benchmark(replace(TINY, methods=("r1",), datasets=("ring",), r1_gamma=0.5), progress=False)
     both = merge(copy.deepcopy(a), copy.deepcopy(b))
