@@ -82,3 +82,25 @@ def test_runs_sampler_and_errors():
         adam_for_runs(0)
     with pytest.raises(ValueError, match=r"shape \(B, 2, features\)"):
         stack_runs([protocol_generator(hidden=4)] * 2)(torch.randn(5, 3, 2))
+
+
+def test_unrolled_loss_on_an_ensemble_matches_separate_runs():
+    "With the look-ahead step scaled by R (as `benchmark_trainer` does), each run's unrolled gradient is its own / R."
+    import copy
+    from gantext.unrolled import UnrolledLoss
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.manual_seed(0)
+        R, B, lr = 3, 16, 0.1
+        gens = [protocol_generator(hidden=8) for _ in range(R)]
+        discs = [protocol_discriminator(hidden=6) for _ in range(R)]
+        G, D = stack_runs(copy.deepcopy(gens)), EnsembleCritic(stack_runs(copy.deepcopy(discs)))
+        z, real = torch.randn(B, R, 2), torch.randn(B, R, 2)
+        UnrolledLoss(k=5, unroll_lr=lr * R).generator_unrolled(D, real, G(z)).backward()
+        for r in range(R):
+            UnrolledLoss(k=5, unroll_lr=lr).generator_unrolled(discs[r], real[:, r], gens[r](z[:, r])).backward()
+            for stacked, own in zip(G.parameters(), gens[r].parameters()):
+                mine = stacked.grad[r].transpose(0, 1) if stacked.dim() == 3 else stacked.grad.view(R, -1)[r]
+                torch.testing.assert_close(R * mine.reshape(own.shape), own.grad, rtol=1e-9, atol=1e-18)
+    finally:
+        torch.set_default_dtype(torch.float32)
