@@ -53,9 +53,11 @@ def test_committed_results():
         assert pac4["modes"]["mean"] >= 24 and pac4["high_quality"]["mean"] >= 0.90
         assert pac4["reverse_kl"]["mean"] < 0.5 * gan["reverse_kl"]["mean"]
     else:                                                    # what section 4.9 says of the committed short run
-        grid = [s for (data, _), s in rows.items() if data == "grid"]
-        assert max(s["high_quality"]["mean"] for s in grid) < 0.05      # no method is inside the grid's modes yet
-        assert min(s["modes"]["mean"] for s in grid) >= 5               # ...though every cloud touches many
+        grid = {method: s for (data, method), s in rows.items() if data == "grid"}
+        assert max(s["high_quality"]["mean"] for s in grid.values()) < 0.05   # no method is inside the grid's modes yet
+        assert min(s["modes"]["mean"] for m, s in grid.items() if m != "unrolled") >= 5   # ...most clouds touch many
+        if ("ring", "unrolled") in rows:                                  # the Unrolled GAN failed on the ring
+            assert rows["ring", "unrolled"]["modes"]["mean"] < 1
         ring = {method: s["high_quality"]["mean"] for (data, method), s in rows.items() if data == "ring"}
         if {"gan", "pacgan2", "pacgan4"} <= set(ring):                  # on the ring, packing sharpens later
             assert ring["gan"] > ring["pacgan2"] > ring["pacgan4"]
