@@ -16,7 +16,7 @@ from .benchmark import _commit, _device_name, write_json_atomic
 from .class_metrics import ClassCoverage, stacked_mnist, stacked_mnist_modes
 from .classifier import digit_classifier
 from .core import ExperimentConfig, check_positive_int, get_device, load_safe, save_atomic
-from .data import LabelledImages, load_mnist, make_batches
+from .data import LabelledImages, check_images, load_mnist, make_batches
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .pacgan import PacDiscriminator
 from .train import Trainer
@@ -61,6 +61,9 @@ def stacked_trainer(method: str,                 # a key of `STACKED_METHODS`
     "A `Trainer` for the DCGAN (`dcgan`) or the same DCGAN with a discriminator that judges pairs (`pacdcgan2`)."
     if method not in STACKED_METHODS:
         raise ValueError(f"stacked_trainer: `method` must be one of {list(STACKED_METHODS)}, got {method!r}")
+    if not isinstance(cfg, StackedConfig):
+        raise TypeError(f"stacked_trainer: `cfg` must be a StackedConfig, got {type(cfg).__name__}")
+    check_images("stacked_trainer", "images", images, channels=3, size=(28, 28))
     pack, device = STACKED_METHODS[method], get_device(device)
     torch.manual_seed(seed)
     G = DCGANGenerator(latent_dim=100, image_size=28, channels=3, width=cfg.width)
@@ -101,6 +104,8 @@ def run_stacked(cfg: StackedConfig,
                 progress: bool = True,
                 ) -> tuple[dict, dict[str, torch.Tensor]]:   # results, and 16 samples (uint8) per method
     "Train and count every method of `methods` with every seed of `cfg`; the results with their provenance."
+    if not isinstance(cfg, StackedConfig):
+        raise TypeError(f"run_stacked: `cfg` must be a StackedConfig, got {type(cfg).__name__}")
     unknown = [m for m in methods if m not in STACKED_METHODS]
     if unknown:
         raise ValueError(f"run_stacked: `methods` must be among {list(STACKED_METHODS)}, got {unknown}")

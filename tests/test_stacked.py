@@ -36,6 +36,10 @@ def test_pacdcgan2_packs_pairs_along_the_channels():
         assert fakes.shape == (1_500, 3, 28, 28) and sum(cov.counts) == 1_500
     with pytest.raises(ValueError, match="`method` must be one of"):
         stacked_trainer("pacdcgan9", images, TINY)
+    with pytest.raises(ValueError, match="must have 3 channel"):
+        stacked_trainer("dcgan", images[:, :1], TINY)
+    with pytest.raises(TypeError, match="`cfg` must be a StackedConfig"):
+        stacked_trainer("dcgan", images, dict(width=4))
 
 
 def test_run_stacked_writes_a_checked_file(tmp_path):
