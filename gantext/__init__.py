@@ -7,6 +7,22 @@ __version__ = "0.1.0"
 __all__ = []
 
 # %% ../nbs/toolkit/00_overview.ipynb #e41ba949
-from . import core, data, losses, viz, train, classifier, features, distances, manifold, class_metrics, fidelity, metrics
-from . import games, divergences, models, techniques, conditional, dcgan, infogan, lapgan
-from . import wgan, lsgan, sngan, unrolled, pacgan, regularizers, ensemble, benchmark, stacked
+import importlib
+
+_SUBMODULES = ("core", "data", "losses", "viz", "train", "classifier", "features", "distances", "manifold",
+               "class_metrics", "fidelity", "metrics", "games", "divergences", "models", "techniques", "conditional",
+               "dcgan", "infogan", "lapgan", "wgan", "lsgan", "sngan", "unrolled", "pacgan", "regularizers", "ensemble",
+               "benchmark", "stacked")
+
+
+def __getattr__(name: str):
+    "Submodules load on first use (`gantext.train`), so `import gantext` stays cheap."
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"gantext.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'gantext' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SUBMODULES})

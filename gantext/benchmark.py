@@ -22,7 +22,7 @@ from .data import GaussianMixture, grid_of_gaussians, make_batches, ring_of_gaus
 from .ensemble import EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator, protocol_generator, stack_runs
 from .losses import gradient_penalty
 from .metrics import ModeCoverage, mode_coverage
-from .train import Trainer
+from .train.loop import Trainer
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'DATASETS', 'METHODS', 'ModeCollapseConfig', 'benchmark_trainer', 'evaluate_runs', 'summarise_runs',

@@ -20,9 +20,10 @@ def _check_scores(fn: str, name: str, scores) -> torch.Tensor:
         raise TypeError(f"{fn}: `{name}` must be a tensor, got {type(scores).__name__}")
     if not scores.is_floating_point():
         raise ValueError(f"{fn}: `{name}` must be floating point, got {scores.dtype}")
-    if not (scores.dim() == 1 or (scores.dim() == 2 and scores.shape[1] == 1)) or scores.shape[0] == 0:
-        raise ValueError(f"{fn}: `{name}` must have shape (B,) or (B, 1) with B > 0, got {tuple(scores.shape)}")
-    return scores.reshape(-1)
+    if not (scores.dim() == 1 or (scores.dim() >= 2 and scores.shape[1] == 1)) or scores.numel() == 0:
+        raise ValueError(f"{fn}: `{name}` must have shape (B,) or (B, 1), or (B, 1, H, W) for a patch "
+                         f"discriminator, with B > 0, got {tuple(scores.shape)}")
+    return scores.reshape(-1)   # a patch map: every patch is one score
 
 
 class GANLoss:

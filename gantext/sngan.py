@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .core import check_positive_int, eval_mode
-from .train import Callback
+from .train.callbacks import Callback
 
 # %% auto #0
 __all__ = ['NORMALISED_LAYERS', 'SpectralNorm', 'spectral_norm', 'apply_spectral_norm', 'top_singular_value',

@@ -19,7 +19,7 @@ from .core import ExperimentConfig, check_positive_int, get_device, load_safe, s
 from .data import LabelledImages, check_images, load_mnist, make_batches
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .pacgan import PacDiscriminator
-from .train import Trainer
+from .train.loop import Trainer
 
 # %% auto #0
 __all__ = ['STACKED_METHODS', 'STACKED_PUBLISHED', 'StackedConfig', 'real_coverage', 'stacked_trainer', 'count_stacked_modes',

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .losses import NonSaturatingLoss
-from .train import Callback
+from .train.callbacks import Callback
 
 # %% auto #0
 __all__ = ['FeatureMatchingLoss', 'MinibatchDiscrimination', 'with_minibatch_discrimination', 'InstanceNoise',

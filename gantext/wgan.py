@@ -14,7 +14,7 @@ from torch import nn
 
 from .core import check_positive_int, eval_mode
 from .losses import gradient_norms
-from .train import Callback
+from .train.callbacks import Callback
 
 # %% auto #0
 __all__ = ['sliced_wasserstein', 'critic_estimate', 'WassersteinMonitor']

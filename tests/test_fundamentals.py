@@ -71,18 +71,18 @@ def test_feature_matching_uses_real_features_and_leaves_d_alone():
     G, D = MLPGenerator(2, 2, hidden=(8,), output="none"), _Spy(2, hidden=(8,))
     t = Trainer(G, D, make_batches(ring_of_gaussians(), 16, seed=0), latent_dim=2, loss=FeatureMatchingLoss(),
                 device="cpu")
-    t._d_step()
+    t.run_phase("D")
     D.feature_inputs.clear()
     before = [p.detach().clone() for p in D.parameters()]
     g_before = [p.detach().clone() for p in G.parameters()]
-    logs = t._g_step()
+    logs = t.run_phase("G")
     assert all(torch.equal(a, p) for a, p in zip(before, D.parameters()))          # D unchanged by the G step
     assert any(not torch.equal(a, p) for a, p in zip(g_before, G.parameters()))    # G moved
-    assert any(torch.equal(x, t._real) for x in D.feature_inputs)                  # the real batch's features
-    fakes = [x for x in D.feature_inputs if not torch.equal(x, t._real)]
+    assert any(torch.equal(x, t.ctx.cache["real"]) for x in D.feature_inputs)                  # the real batch's features
+    fakes = [x for x in D.feature_inputs if not torch.equal(x, t.ctx.cache["real"])]
     assert len(fakes) == 1
     with torch.no_grad():
-        expected = ((D.features(t._real).mean(0) - D.features(fakes[0]).mean(0)) ** 2).sum()
+        expected = ((D.features(t.ctx.cache["real"]).mean(0) - D.features(fakes[0]).mean(0)) ** 2).sum()
     assert logs["g_loss"] == pytest.approx(expected.item(), rel=1e-5)
     h = t.fit(3, progress=False)
     assert len(h["g_loss"]) == 3 and all(v >= 0 for v in h["g_loss"])
@@ -122,7 +122,7 @@ def test_instance_noise_reaches_real_and_fake_inputs_in_training_only():
     real = torch.ones(16, 2)
     t = Trainer(MLPGenerator(2, 2, hidden=(8,), output="none"), wrapped, make_batches(real, 16), latent_dim=2,
                 device="cpu")
-    t._d_step()
+    t.run_phase("D")
     seen_real, seen_fake = inner.inputs[0], inner.inputs[1]
     assert not torch.equal(seen_real, real) and abs((seen_real - real).std() - 0.5) < 0.25
     with torch.no_grad():

@@ -90,11 +90,11 @@ def test_ema_checkpoint_mismatch_is_explained(tmp_path):
 def test_d_steps_and_generator_step_update_the_right_network():
     run = ring_run(d_steps=3)
     g_before, d_before = params(run.generator), params(run.discriminator)
-    run._d_step()
+    run.run_phase("D")
     assert all(torch.equal(p, q) for p, q in zip(g_before, run.generator.parameters())), "D step changed G"
     d_after = params(run.discriminator)
     assert not all(torch.equal(p, q) for p, q in zip(d_before, d_after))
-    run._g_step()
+    run.run_phase("G")
     assert all(torch.equal(p, q) for p, q in zip(d_after, run.discriminator.parameters())), "G step changed D"
     assert not all(torch.equal(p, q) for p, q in zip(g_before, run.generator.parameters())), "G step did not change G"
     assert all(p.requires_grad for p in run.discriminator.parameters())   # restored after the G step
