@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from gantext.benchmark import _commit, _device_name
+from gantext.experiments.mode_collapse import _commit, _device_name
 from gantext.data import grid_of_gaussians, make_batches
-from gantext.ensemble import (EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator,
+from gantext.models.ensemble import (EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator,
                               protocol_generator, stack_runs)
 from gantext.train import Trainer
 

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from gantext.distances import FeatureStats, frechet_distance, kid
-from gantext.manifold import precision_recall
+from gantext.metrics.distances import FeatureStats, frechet_distance, kid
+from gantext.metrics.manifold import precision_recall
 
 
 def timed(fn, repeats, device):

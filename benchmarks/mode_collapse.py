@@ -4,7 +4,7 @@
                                        [--device cpu|cuda] [--out benchmarks/results/mode_collapse.json]
                                        [--append | --merge FILE ...]
 
-Defaults are the PacGAN paper's protocol and budget (`gantext.benchmark.ModeCollapseConfig()`: 10 runs of 400,000
+Defaults are the PacGAN paper's protocol and budget (`gantext.experiments.mode_collapse.ModeCollapseConfig()`: 10 runs of 400,000
 steps); pass a smaller `--steps` where that budget is out of reach, and the file records the budget that was run.
 The file is rewritten after each configuration, so an interrupted run keeps what it finished. Commit the file
 together with (or after) the commit named in its provenance; `tests/test_benchmark.py` checks it.
@@ -13,7 +13,7 @@ import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from gantext.benchmark import (DATASETS, METHODS, ModeCollapseConfig, check_results, load_results, results_table,
+from gantext.experiments.mode_collapse import (DATASETS, METHODS, ModeCollapseConfig, check_results, load_results, results_table,
                                run_benchmark, write_json_atomic)
 
 

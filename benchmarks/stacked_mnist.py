@@ -3,7 +3,7 @@
     python benchmarks/stacked_mnist.py [--methods dcgan pacdcgan2] [--seeds 0 1] [--steps N] [--device cpu|cuda]
                                        [--out benchmarks/results/stacked_mnist.json] [--force] [--merge FILE ...]
 
-Defaults are the full profile (`gantext.stacked.StackedConfig()`). Runs of one method and seed can go to separate
+Defaults are the full profile (`gantext.experiments.stacked_mnist.StackedConfig()`). Runs of one method and seed can go to separate
 files in parallel (one process each) and be combined with `--merge`: same configuration, digits, device and
 real-data coverage required; each run keeps its commit. 16 samples per method, from its lowest seed, are written
 beside the file (`.examples.pt`); `tests/test_stacked.py` checks both.
@@ -14,9 +14,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from gantext.benchmark import write_json_atomic
+from gantext.experiments.mode_collapse import write_json_atomic
 from gantext.core import load_safe, save_atomic
-from gantext.stacked import (STACKED_METHODS, StackedConfig, _examples_path, check_stacked_results, run_stacked,
+from gantext.experiments.stacked_mnist import (STACKED_METHODS, StackedConfig, _examples_path, check_stacked_results, run_stacked,
                              stacked_table)
 
 VARYING = ("seeds",)          # config fields that may differ between merged files

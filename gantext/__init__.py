@@ -9,10 +9,7 @@ __all__ = []
 # %% ../nbs/toolkit/00_overview.ipynb #e41ba949
 import importlib
 
-_SUBMODULES = ("core", "data", "losses", "viz", "train", "classifier", "features", "distances", "manifold",
-               "class_metrics", "fidelity", "metrics", "games", "divergences", "models", "techniques", "conditional",
-               "dcgan", "infogan", "lapgan", "wgan", "lsgan", "sngan", "unrolled", "pacgan", "regularizers", "ensemble",
-               "benchmark", "stacked")
+_SUBMODULES = ("core", "data", "losses", "viz", "train", "classifier", "models", "metrics", "theory", "experiments")
 
 
 def __getattr__(name: str):

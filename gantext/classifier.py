@@ -17,7 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .core import ExperimentConfig, check_positive_int, eval_mode, get_device, load_safe, save_atomic
-from .data import MNIST_SOURCES, LabelledImages, check_images, data_root, load_mnist
+from .data.images import MNIST_SOURCES, LabelledImages, check_images, data_root, load_mnist
 
 # %% auto #0
 __all__ = ['DigitClassifier', 'random_shift', 'DigitClassifierConfig', 'train_digit_classifier', 'accuracy', 'digit_classifier']

@@ -140,8 +140,10 @@ def check_positive_int(fn: str,      # the caller's name, for the message
                        name: str,    # the argument's name, for the message
                        value,        # the value to check
                        ) -> int:     # `value` as an int
-    "Return `value` if it is a positive integer (bools excluded), else raise a `ValueError` naming `fn` and `name`."
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    "Return `value` as an int if it is a positive integer; else a `TypeError` (not an integer; bools excluded) or a `ValueError` (< 1), naming `fn` and `name`."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: `{name}` must be a positive integer, got {value!r} ({type(value).__name__})")
+    if value < 1:
         raise ValueError(f"{fn}: `{name}` must be a positive integer, got {value!r}")
     return int(value)
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .data import GaussianMixture
+from .data.toy import GaussianMixture
 
 # %% auto #0
 __all__ = ['BookFigure', 'figure', 'show_images', 'plot_losses', 'plot_hist_1d', 'plot_samples_2d']

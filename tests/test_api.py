@@ -104,7 +104,7 @@ BAD_CALLS = [
     (lambda: train.Trainer(G, D, ONES, 1), TypeError, "`data` must be an endless batch iterator"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), (1, 0)), ValueError, "`latent_dim`"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, d_steps=0), ValueError, "`d_steps`"),
-    (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, log_every=1.5), ValueError, "`log_every`"),
+    (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, log_every=1.5), TypeError, "`log_every`"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, ema_decay=1.0), ValueError, "`ema_decay`"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, regularizers={"gp": 10}), TypeError, "['gp']"),
     (lambda: train.Trainer(G, D, data.make_batches(ONES, 4), 1, g_optimizer="adam"), TypeError, "`g_optimizer`"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gantext.benchmark import (DATASETS, METHODS, PUBLISHED, ModeCollapseConfig, benchmark_trainer, check_results,
+from gantext.experiments.mode_collapse import (DATASETS, METHODS, PUBLISHED, ModeCollapseConfig, benchmark_trainer, check_results,
                                evaluate_runs, load_results, results_table, run_benchmark, summarise_runs)
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "mode_collapse.json"

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from gantext.data import grid_of_gaussians, make_batches
-from gantext.ensemble import (BatchedLinear, EnsembleCritic, LinearMaxout, RunsSampler, adam_for_runs, init_normal,
+from gantext.models.ensemble import (BatchedLinear, EnsembleCritic, LinearMaxout, RunsSampler, adam_for_runs, init_normal,
                               protocol_discriminator, protocol_generator, stack_runs)
 from gantext.train import Trainer
 
@@ -47,7 +47,7 @@ def _ensemble_and_separate(steps, runs=3, m=1):
     torch.manual_seed(0)
     gens = [protocol_generator(hidden=16) for _ in range(runs)]
     discs = [protocol_discriminator(in_features=2 * m, hidden=8) for _ in range(runs)]
-    wrap = (lambda d: d) if m == 1 else (lambda d: __import__("gantext.pacgan", fromlist=["x"]).PacDiscriminator(d, m))
+    wrap = (lambda d: d) if m == 1 else (lambda d: __import__("gantext.models.pacgan", fromlist=["x"]).PacDiscriminator(d, m))
     ens = Trainer(stack_runs(gens), wrap(EnsembleCritic(stack_runs(discs))), make_batches(RunsSampler(mixture, runs), 8, seed=1),
                   latent_dim=(runs, 2), g_optimizer=adam_for_runs(runs, 1e-3), d_optimizer=adam_for_runs(runs, 1e-3),
                   device="cpu", seed=2)
@@ -87,7 +87,7 @@ def test_runs_sampler_and_errors():
 def test_unrolled_loss_on_an_ensemble_matches_separate_runs():
     "With the look-ahead step scaled by R (as `benchmark_trainer` does), each run's unrolled gradient is its own / R."
     import copy
-    from gantext.unrolled import UnrolledLoss
+    from gantext.train.unrolled import UnrolledLoss
     torch.set_default_dtype(torch.float64)
     try:
         torch.manual_seed(0)

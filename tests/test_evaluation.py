@@ -6,12 +6,13 @@ import pytest
 import torch
 from scipy import linalg
 
-from gantext import class_metrics, classifier, distances, features, fidelity, manifold, metrics
-from gantext.class_metrics import class_coverage, inception_score, stacked_mnist
+from gantext import classifier, metrics
+from gantext.metrics import class_scores as class_metrics, distances, features, fidelity, manifold
+from gantext.metrics.class_scores import class_coverage, inception_score, stacked_mnist
 from gantext.data import LabelledImages, check_images
-from gantext.distances import FeatureStats, feature_stats, fid, frechet_distance, kid
-from gantext.fidelity import psnr, ssim, voxel_iou
-from gantext.manifold import ball_membership, density_coverage, knn_radii, precision_recall
+from gantext.metrics.distances import FeatureStats, feature_stats, fid, frechet_distance, kid
+from gantext.metrics.fidelity import psnr, ssim, voxel_iou
+from gantext.metrics.manifold import ball_membership, density_coverage, knn_radii, precision_recall
 
 GEN = torch.Generator().manual_seed(0)
 X = torch.randn(600, 8, generator=GEN)

@@ -6,7 +6,7 @@ from torch import nn
 from gantext.data import make_batches, ring_of_gaussians
 from gantext.losses import NonSaturatingLoss
 from gantext.models import MLPDiscriminator, MLPGenerator, mlp_layers
-from gantext.techniques import (AnnealInstanceNoise, FeatureMatchingLoss, InstanceNoise, MinibatchDiscrimination,
+from gantext.train.techniques import (AnnealInstanceNoise, FeatureMatchingLoss, InstanceNoise, MinibatchDiscrimination,
                                 with_minibatch_discrimination)
 from gantext.train import SampleSnapshots, Trainer
 

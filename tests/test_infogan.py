@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from gantext.data import make_batches
-from gantext.dcgan import slerp
-from gantext.infogan import (InfoGANDiscriminator, InfoGANGenerator, InfoGANLatent, InfoGANLoss, QDiscriminator, QOutput,
+from gantext.models.dcgan import slerp
+from gantext.models.infogan import (InfoGANDiscriminator, InfoGANGenerator, InfoGANLatent, InfoGANLoss, QDiscriminator, QOutput,
                              cluster_accuracy, gaussian_nll)
 from gantext.train import SampleSnapshots, Trainer
 

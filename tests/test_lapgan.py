@@ -4,7 +4,7 @@ import torch
 
 from gantext.core import set_seed
 from gantext.data import make_batches
-from gantext.lapgan import (LAPGAN, ResidualDiscriminator, ResidualGenerator, downsample, gaussian_pyramid,
+from gantext.models.lapgan import (LAPGAN, ResidualDiscriminator, ResidualGenerator, downsample, gaussian_pyramid,
                             laplacian_pyramid, reconstruct_laplacian, residual_pairs, upsample)
 from gantext.models import MLPDiscriminator, MLPGenerator
 from gantext.train import Trainer

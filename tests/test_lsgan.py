@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gantext.losses import HingeLoss, LeastSquaresLoss, MinimaxLoss, NonSaturatingLoss
-from gantext.lsgan import generator_score_gradient, lsgan_criterion, optimal_discriminator, pearson_chi2
+from gantext.theory.least_squares import generator_score_gradient, lsgan_criterion, least_squares_optimal_discriminator, pearson_chi2
 
 S = torch.linspace(-8, 8, 161, dtype=torch.float64)
 X = torch.linspace(-12, 12, 4_801, dtype=torch.float64)
@@ -43,11 +43,11 @@ def test_score_gradient_rejects_bad_input():
 @pytest.mark.parametrize("a, b", [(0.0, 1.0), (-1.0, 1.0), (2.0, -3.0)])
 def test_optimal_discriminator_minimises_the_pointwise_loss(a, b):
     p, q = pdf(X, 0.0), pdf(X, 1.0, 1.5)
-    d_star = optimal_discriminator(p, q, a, b)
+    d_star = least_squares_optimal_discriminator(p, q, a, b)
     pointwise = lambda d: 0.5 * p * (d - b) ** 2 + 0.5 * q * (d - a) ** 2
     for shift in (-1e-3, 1e-3):
         assert (pointwise(d_star + shift) > pointwise(d_star)).all()
-    assert optimal_discriminator(torch.tensor([2.0, 0.0]), torch.tensor([0.0, 3.0]), a, b).tolist() == [b, a]
+    assert least_squares_optimal_discriminator(torch.tensor([2.0, 0.0]), torch.tensor([0.0, 3.0]), a, b).tolist() == [b, a]
 
 
 def test_optimal_discriminator_is_minimised_by_the_library_loss():
@@ -60,21 +60,21 @@ def test_optimal_discriminator_is_minimised_by_the_library_loss():
         LeastSquaresLoss(-1.0, 1.0, 0.0).discriminator(table[real], table[fake]).backward()
         opt.step()
     counts = lambda idx: torch.bincount(idx, minlength=4).double()
-    torch.testing.assert_close(table.detach(), optimal_discriminator(counts(real), counts(fake), -1.0, 1.0))
+    torch.testing.assert_close(table.detach(), least_squares_optimal_discriminator(counts(real), counts(fake), -1.0, 1.0))
 
 
 def test_optimal_discriminator_rejects_bad_input():
     p = torch.tensor([1.0, 0.5])
     with pytest.raises(ValueError, match="undefined where p_data and p_model both vanish"):
-        optimal_discriminator(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0]))
+        least_squares_optimal_discriminator(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0]))
     with pytest.raises(ValueError, match="must differ"):
-        optimal_discriminator(p, p, a=2.0, b=2.0)
+        least_squares_optimal_discriminator(p, p, a=2.0, b=2.0)
     with pytest.raises(ValueError, match="`p_data` must be finite and non-negative"):
-        optimal_discriminator(torch.tensor([-1.0, 1.0]), p)
+        least_squares_optimal_discriminator(torch.tensor([-1.0, 1.0]), p)
     with pytest.raises(ValueError, match="one shape"):
-        optimal_discriminator(p, torch.ones(3))
+        least_squares_optimal_discriminator(p, torch.ones(3))
     with pytest.raises(TypeError, match="`p_model` must be a floating-point tensor"):
-        optimal_discriminator(p, torch.tensor([1, 2]))
+        least_squares_optimal_discriminator(p, torch.tensor([1, 2]))
 
 
 @pytest.mark.parametrize("mu", [0.0, 0.7, 3.0])

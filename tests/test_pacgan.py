@@ -6,7 +6,7 @@ from torch import nn
 from gantext.data import grid_of_gaussians, make_batches
 from gantext.losses import gradient_penalty
 from gantext.models import MLPDiscriminator, MLPGenerator
-from gantext.pacgan import PacDiscriminator, pack, packed_shape
+from gantext.models.pacgan import PacDiscriminator, pack, packed_shape
 from gantext.train import Trainer
 
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from gantext.data import make_batches, ring_of_gaussians
 from gantext.models import MLPDiscriminator, MLPGenerator
-from gantext.regularizers import ZeroCentredPenalty, r1_penalty, r2_penalty, squared_gradient_norms
+from gantext.train.regularizers import ZeroCentredPenalty, r1_penalty, r2_penalty, squared_gradient_norms
 from gantext.train import Trainer
 
 
@@ -108,7 +108,7 @@ def test_penalty_per_run_of_an_ensemble_and_per_pack():
     "batch_dims=2 takes one norm per sample of each run; a packed critic's scores (B/m,) are accepted."
     w = torch.tensor([3.0, 4.0])
     runs = torch.randn(6, 3, 2)                            # 6 samples of each of 3 runs
-    critic = lambda x: (x @ w).reshape(-1)                  # (B*R,) scores, as gantext.ensemble.EnsembleCritic gives
+    critic = lambda x: (x @ w).reshape(-1)                  # (B*R,) scores, as gantext.models.ensemble.EnsembleCritic gives
     assert squared_gradient_norms(critic, runs, batch_dims=2).shape == (6, 3)
     assert torch.isclose(r1_penalty(2.0, batch_dims=2)(critic, runs, runs), torch.tensor(25.0))
     packed = lambda x: (x @ w).view(3, 2).sum(1)            # pairs of samples, one score each

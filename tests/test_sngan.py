@@ -8,7 +8,7 @@ from torch.nn.utils import parametrizations
 
 from gantext.data import grid_of_gaussians, make_batches
 from gantext.models import MLPDiscriminator, MLPGenerator
-from gantext.sngan import (OutputGain, SingularValueLog, SpectralNorm, apply_spectral_norm, layer_spectral_norms,
+from gantext.models.sngan import (OutputGain, SingularValueLog, SpectralNorm, apply_spectral_norm, layer_spectral_norms,
                            lipschitz_bound, operator_norm, spectral_norm, top_singular_value)
 from gantext.train import Trainer
 

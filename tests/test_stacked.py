@@ -8,7 +8,7 @@ import torch
 
 from gantext.classifier import DigitClassifier
 from gantext.data import LabelledImages
-from gantext.stacked import (STACKED_PUBLISHED, StackedConfig, check_stacked_results, count_stacked_modes,
+from gantext.experiments.stacked_mnist import (STACKED_PUBLISHED, StackedConfig, check_stacked_results, count_stacked_modes,
                              load_stacked_results, run_stacked, stacked_table, stacked_trainer)
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "stacked_mnist.json"

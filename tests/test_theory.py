@@ -6,8 +6,8 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from gantext.divergences import gan_value, gaussian_kl, js_divergence, kl_divergence, optimal_discriminator
-from gantext.games import (UPDATE_RULES, bilinear_payoff, game_gradients, play, pure_nash_equilibria,
+from gantext.theory.divergences import gan_value, gaussian_kl, js_divergence, kl_divergence, optimal_discriminator
+from gantext.theory.games import (UPDATE_RULES, bilinear_payoff, game_gradients, play, pure_nash_equilibria,
                            solve_zero_sum)
 
 GRID = np.linspace(-25, 30, 40_001)

@@ -8,7 +8,7 @@ from gantext.data import make_batches, ring_of_gaussians
 from gantext.losses import HingeLoss, NonSaturatingLoss
 from gantext.models import MLPDiscriminator, MLPGenerator
 from gantext.train import Callback, Trainer
-from gantext.unrolled import UnrolledLoss
+from gantext.train.unrolled import UnrolledLoss
 
 
 def tiny(seed=0):

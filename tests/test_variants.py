@@ -3,9 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from gantext.conditional import ConditionalDiscriminator, ConditionalGenerator
+from gantext.models.conditional import ConditionalDiscriminator, ConditionalGenerator
 from gantext.data import make_batches
-from gantext.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init, dcgan_ladder
+from gantext.models.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_init, dcgan_ladder
 from gantext.models import MLPDiscriminator, MLPGenerator
 from gantext.train import Trainer
 

@@ -10,7 +10,7 @@ from gantext.losses import gradient_norms, gradient_penalty
 from gantext.metrics import wasserstein_1d
 from gantext.models import MLPDiscriminator, MLPGenerator
 from gantext.train import Trainer, WeightClipping
-from gantext.wgan import WassersteinMonitor, critic_estimate, sliced_wasserstein
+from gantext.metrics.wasserstein import WassersteinMonitor, critic_estimate, sliced_wasserstein
 
 
 def samples(*shape, seed=0):
