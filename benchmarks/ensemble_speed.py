@@ -10,30 +10,15 @@ torch version and thread count; section 4.8/4.9 of the book quote them.
 """
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import torch
 
-from gantext.experiments.mode_collapse import _commit, _device_name
+from gantext.experiments.results import device_name, git_state, median_seconds
 from gantext.data import grid_of_gaussians, make_batches
 from gantext.models.ensemble import (EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator,
                               protocol_generator, stack_runs)
 from gantext.train import Trainer
-
-
-def timed(fn, repeats, device):
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def trainers(runs, batch, g_width, d_width, device):
@@ -64,8 +49,9 @@ def main():
         g_width, d_width = map(int, widths.split(","))
         ensemble, separate = trainers(args.runs, args.batch, g_width, d_width, device)
         ensemble.fit(2, progress=False); [t.fit(2, progress=False) for t in separate]   # warm-up
-        t_ens = timed(lambda: ensemble.fit(args.steps, progress=False), args.repeats, device) / args.steps
-        t_loop = timed(lambda: [t.fit(args.steps, progress=False) for t in separate], args.repeats, device) / args.steps
+        t_ens = median_seconds(lambda: ensemble.fit(args.steps, progress=False), args.repeats, device)[0] / args.steps
+        t_loop = median_seconds(lambda: [t.fit(args.steps, progress=False) for t in separate], args.repeats,
+                                device)[0] / args.steps
         row = dict(runs=args.runs, batch=args.batch, g_width=g_width, d_width=d_width,
                    ensemble_ms_per_step=round(1000 * t_ens, 2), loop_ms_per_step=round(1000 * t_loop, 2),
                    speedup=round(t_loop / t_ens, 2))
@@ -73,8 +59,8 @@ def main():
         print(f"G {g_width} / D {d_width}, {args.runs} runs, batch {args.batch}: ensemble {1000 * t_ens:8.1f} ms/step, "
               f"loop {1000 * t_loop:8.1f} ms/step, speed-up {t_loop / t_ens:5.2f}x", flush=True)
     out = Path(__file__).parent / "results" / f"ensemble_{device.type}.json"
-    info = dict(device=_device_name(device), torch=torch.__version__, threads=torch.get_num_threads(),
-                repeats=args.repeats, steps=args.steps, **_commit())
+    info = dict(device=device_name(device), torch=torch.__version__, threads=torch.get_num_threads(),
+                repeats=args.repeats, steps=args.steps, **git_state())
     out.write_text(json.dumps(dict(machine=info, rows=rows), indent=1) + "\n")
     print("wrote", out)
 

@@ -10,9 +10,6 @@ Results go to benchmarks/results/metrics_<device>.json, which the appendix quote
 """
 import argparse
 import json
-import platform
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +18,7 @@ from scipy import linalg
 
 from gantext.metrics.distances import FeatureStats, frechet_distance, kid
 from gantext.metrics.manifold import precision_recall
-
-
-def timed(fn, repeats, device):
-    times, out = [], None
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        out = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+from gantext.experiments.results import device_name, median_seconds
 
 
 def scipy_fd(a: FeatureStats, b: FeatureStats) -> float:
@@ -66,23 +51,25 @@ def main():
     fake = torch.relu(torch.randn(args.n, args.d, generator=gen) @ mix + 0.05)
     rows = []
 
-    t_stats, (sa, sb) = timed(lambda: (FeatureStats.from_features(real), FeatureStats.from_features(fake)), args.repeats, device)
+    t_stats, (sa, sb) = median_seconds(lambda: (FeatureStats.from_features(real), FeatureStats.from_features(fake)),
+                                       args.repeats, device)
     rows.append({"metric": "Gaussian statistics (2 sets)", "ours_s": t_stats})
-    t_fd, fd = timed(lambda: frechet_distance(sa, sb, device=device), args.repeats, device)
-    t_ref, fd_ref = timed(lambda: scipy_fd(sa, sb), 1, torch.device("cpu"))
+    t_fd, fd = median_seconds(lambda: frechet_distance(sa, sb, device=device), args.repeats, device)
+    t_ref, fd_ref = median_seconds(lambda: scipy_fd(sa, sb), 1, torch.device("cpu"))
     rows.append({"metric": "Fréchet distance (from statistics)", "ours_s": t_fd, "reference": "scipy.linalg.sqrtm",
                  "reference_s": t_ref, "ratio": t_ref / t_fd, "value": fd, "abs_diff": abs(fd - fd_ref)})
-    t_kid, k = timed(lambda: kid(real, fake, subset_size=1000, n_subsets=100, device=device), args.repeats, device)
+    t_kid, k = median_seconds(lambda: kid(real, fake, subset_size=1000, n_subsets=100, device=device), args.repeats,
+                              device)
     rows.append({"metric": "KID (100 subsets of 1,000)", "ours_s": t_kid, "value": k.mean})
-    t_pr, pr = timed(lambda: precision_recall(real, fake, device=device), args.repeats, device)
+    t_pr, pr = median_seconds(lambda: precision_recall(real, fake, device=device), args.repeats, device)
     r, f = real.to(device), fake.to(device)
-    t_full, pr_full = timed(lambda: full_matrix_pr(r, f), args.repeats, device)
+    t_full, pr_full = median_seconds(lambda: full_matrix_pr(r, f), args.repeats, device)
     rows.append({"metric": "precision/recall (k = 3)", "ours_s": t_pr, "reference": "full distance matrices",
                  "reference_s": t_full, "ratio": t_full / t_pr, "value": list(pr),
                  "abs_diff": max(abs(a - b) for a, b in zip(pr, pr_full)),
                  "reference_peak_matrix_gb": 3 * args.n * args.n * 4 / 1e9})
     result = {"n": args.n, "d": args.d, "repeats": args.repeats, "device": str(device),
-              "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+              "device_name": device_name(device),
               "threads": torch.get_num_threads(), "torch": torch.__version__, "rows": rows}
     out = Path(__file__).parent / "results" / f"metrics_{device.type}.json"
     out.parent.mkdir(exist_ok=True)

@@ -13,8 +13,9 @@ import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from gantext.experiments.mode_collapse import (DATASETS, METHODS, ModeCollapseConfig, check_results, load_results, results_table,
-                               run_benchmark, write_json_atomic)
+from gantext.experiments.mode_collapse import (DATASETS, METHODS, ModeCollapseConfig, check_results, load_results,
+                                               results_table, run_benchmark)
+from gantext.experiments.results import write_json_atomic
 
 
 BUDGET = ("runs", "steps", "batch", "g_width", "d_width", "lr", "beta1", "samples")

@@ -14,10 +14,10 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from gantext.experiments.mode_collapse import write_json_atomic
+from gantext.experiments.results import write_json_atomic
 from gantext.core import load_safe, save_atomic
-from gantext.experiments.stacked_mnist import (STACKED_METHODS, StackedConfig, _examples_path, check_stacked_results, run_stacked,
-                             stacked_table)
+from gantext.experiments.stacked_mnist import (STACKED_METHODS, StackedConfig, examples_path, check_stacked_results,
+                                               run_stacked, stacked_table)
 
 VARYING = ("seeds",)          # config fields that may differ between merged files
 
@@ -66,14 +66,14 @@ def main():
     if args.merge:
         if not out.exists():
             raise SystemExit(f"merge: --out {out} does not exist; copy one of the files to merge there first")
-        results, examples = json.loads(out.read_text()), load_safe(_examples_path(out))
+        results, examples = json.loads(out.read_text()), load_safe(examples_path(out))
         for path in args.merge:
             new = json.loads(Path(path).read_text())
             merged = merge(results, new, path)
-            examples = merge_examples(examples, load_safe(_examples_path(path)), new, merged)
+            examples = merge_examples(examples, load_safe(examples_path(path)), new, merged)
             results = merged
         write_json_atomic(results, out)
-        save_atomic(examples, _examples_path(out))
+        save_atomic(examples, examples_path(out))
     else:
         if out.exists() and not args.force:
             raise SystemExit(f"{out} exists: pass --force to replace it, or write elsewhere and --merge")

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['LOSSES', 'GANLoss', 'MinimaxLoss', 'NonSaturatingLoss', 'WassersteinLoss', 'HingeLoss', 'LeastSquaresLoss',
-           'get_loss', 'gradient_norms', 'gradient_penalty']
+           'get_loss', 'input_gradients', 'gradient_norms', 'gradient_penalty']
 
 # %% ../nbs/toolkit/03_losses.ipynb #fd2a299d
 def _check_scores(fn: str, name: str, scores) -> torch.Tensor:
@@ -86,16 +86,12 @@ class WassersteinLoss(GANLoss):
         return -f.mean()
 
 
-class HingeLoss(GANLoss):
-    "The hinge loss (Lim & Ye, 2017; used by SNGAN and BigGAN)."
+class HingeLoss(WassersteinLoss):
+    "The hinge loss (Lim & Ye, 2017; used by SNGAN and BigGAN): a hinge for the critic, WGAN's loss for the generator."
     name = "hinge"
-    scores_are_logits = False
 
     def _d(self, r, f):
         return F.relu(1 - r).mean() + F.relu(1 + f).mean()
-
-    def _g(self, f):
-        return -f.mean()
 
 
 class LeastSquaresLoss(GANLoss):
@@ -134,6 +130,30 @@ def get_loss(name: str | GANLoss,  # a key of `LOSSES`, or a ready loss object (
     return LOSSES[name](**kwargs)
 
 # %% ../nbs/toolkit/03_losses.ipynb #cf2d39bc
+def input_gradients(critic: Callable[[torch.Tensor], torch.Tensor],  # a batch (B, ...) -> scores (B,) or (B, 1)
+                    x: torch.Tensor,             # the points (B, ...) at which to take the gradient
+                    batch_dims: int = 1,         # leading dims that index samples (2 for an ensemble's (B, R, ...))
+                    create_graph: bool = False,  # keep the graph, to differentiate the result (penalties do)
+                    who: str = "input_gradients",  # the caller's name, for error messages
+                    ) -> torch.Tensor:           # x.shape[:batch_dims] + (D,): each sample's gradient, flattened
+    "The critic's gradient with respect to its input at the points `x`, one flattened row per sample."
+    if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or batch_dims < 1:
+        raise ValueError(f"{who}: `batch_dims` must be a positive int, got {batch_dims!r}")
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() <= batch_dims or x.shape[0] == 0:
+        got = f"a {x.dtype} tensor of shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{who}: the samples must be a floating-point tensor of shape (B, ...) with B > 0, got {got}")
+    x = x.detach().requires_grad_(True)          # a leaf of its own: the caller's tensor is left alone
+    with torch.enable_grad():
+        scores = critic(x)
+        if (not isinstance(scores, torch.Tensor) or not 1 <= scores.dim() <= batch_dims + 1 or scores.numel() == 0
+                or (scores.dim() == batch_dims + 1 and scores.shape[-1] != 1)):
+            got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+            raise ValueError(f"{who}: the critic must map {x.shape[0]} samples to scores of shape ({x.shape[0]},) "
+                             f"or ({x.shape[0]}, 1) (fewer for a packed or ensemble critic), got {got}")
+        grad, = torch.autograd.grad(scores.sum(), x, create_graph=create_graph)   # x_i only reaches its own score
+    return grad.flatten(batch_dims)
+
+
 def gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor],  # maps a batch (B, ...) to scores (B,) or (B, 1)
                    real: torch.Tensor,         # real samples, shape (B, ...)
                    fake: torch.Tensor,         # generated samples, same shape as `real`
@@ -151,10 +171,8 @@ def gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor],  # maps a bat
         raise ValueError(f"{who}: `batch_dims` must be an int in [1, {real.dim() - 1}] for samples of shape "
                          f"{tuple(real.shape)}, got {batch_dims!r}")
     eps = torch.rand(*real.shape[:batch_dims], *[1] * (real.dim() - batch_dims), device=real.device, dtype=real.dtype)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    with torch.enable_grad():
-        grad, = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
-    return grad.flatten(batch_dims).norm(dim=-1)
+    x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+    return input_gradients(critic, x_hat, batch_dims, create_graph, who).norm(dim=-1)
 
 
 def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor],  # maps a batch (B, ...) to scores (B,) or (B, 1)

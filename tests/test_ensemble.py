@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from gantext.data import grid_of_gaussians, make_batches
-from gantext.models.ensemble import (BatchedLinear, EnsembleCritic, LinearMaxout, RunsSampler, adam_for_runs, init_normal,
+from gantext.models.dcgan import dcgan_init
+from gantext.models.ensemble import (BatchedLinear, EnsembleCritic, LinearMaxout, RunsSampler, adam_for_runs,
                               protocol_discriminator, protocol_generator, stack_runs)
 from gantext.train import Trainer
 
@@ -21,8 +22,10 @@ def test_protocol_networks():
     assert [type(m) for m in G[:3]] == [nn.Linear, nn.BatchNorm1d, nn.ReLU] and len(G) == 13
     assert sum(isinstance(m, LinearMaxout) for m in D) == 3 and D[0].linear.out_features == 200 * 5
     assert D(torch.randn(5, 8)).shape == (5, 1) and G(torch.randn(5, 2)).shape == (5, 2)
-    with pytest.raises(ValueError, match="`std` must be positive"):
-        init_normal(G, std=0)
+    assert torch.equal(G[1].weight, torch.ones(400))                    # the protocol leaves batch-norm scales at 1
+    assert abs(G[0].weight.std().item() - 0.02) < 0.002 and G[0].bias.abs().max() == 0
+    with pytest.raises(ValueError, match="`std` must be a positive number"):
+        dcgan_init(G, std=0)
 
 
 def test_batched_layers_match_separate_layers():

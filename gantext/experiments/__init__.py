@@ -4,19 +4,22 @@
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'DATASETS', 'METHODS', 'ModeCollapseConfig', 'benchmark_trainer', 'evaluate_runs', 'summarise_runs',
-           'write_json_atomic', 'run_benchmark', 'check_results', 'load_results', 'results_table', 'STACKED_METHODS',
-           'STACKED_PUBLISHED', 'StackedConfig', 'real_coverage', 'stacked_trainer', 'count_stacked_modes',
-           'run_stacked', 'check_stacked_results', 'load_stacked_results', 'stacked_table']
+           'run_benchmark', 'check_results', 'load_results', 'results_table', 'STACKED_METHODS', 'STACKED_PUBLISHED',
+           'StackedConfig', 'real_coverage', 'stacked_trainer', 'count_stacked_modes', 'run_stacked', 'examples_path',
+           'check_stacked_results', 'load_stacked_results', 'stacked_table', 'device_name', 'git_state',
+           'median_seconds', 'provenance', 'write_json_atomic']
 
 # %% ../../nbs/ch4_improved/00_improved.ipynb #3231d970
 from .mode_collapse import (PUBLISHED, DATASETS, METHODS, ModeCollapseConfig, benchmark_trainer,
-                                               evaluate_runs, summarise_runs, write_json_atomic, run_benchmark,
+                                               evaluate_runs, summarise_runs, run_benchmark,
                                                check_results, load_results, results_table)
 from .stacked_mnist import (STACKED_METHODS, STACKED_PUBLISHED, StackedConfig, real_coverage,
-                                               stacked_trainer, count_stacked_modes, run_stacked,
+                                               stacked_trainer, count_stacked_modes, run_stacked, examples_path,
                                                check_stacked_results, load_stacked_results, stacked_table)
+from .results import device_name, git_state, median_seconds, provenance, write_json_atomic
 
 _all_ = ["PUBLISHED", "DATASETS", "METHODS", "ModeCollapseConfig", "benchmark_trainer", "evaluate_runs",
-         "summarise_runs", "write_json_atomic", "run_benchmark", "check_results", "load_results", "results_table",
+         "summarise_runs", "run_benchmark", "check_results", "load_results", "results_table",
          "STACKED_METHODS", "STACKED_PUBLISHED", "StackedConfig", "real_coverage", "stacked_trainer",
-         "count_stacked_modes", "run_stacked", "check_stacked_results", "load_stacked_results", "stacked_table"]
+         "count_stacked_modes", "run_stacked", "examples_path", "check_stacked_results", "load_stacked_results", "stacked_table",
+         "device_name", "git_state", "median_seconds", "provenance", "write_json_atomic"]

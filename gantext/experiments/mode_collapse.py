@@ -7,27 +7,26 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import statistics
-import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..core import ExperimentConfig, check_positive_int, get_device, write_atomic
-from ..data.toy import GaussianMixture, grid_of_gaussians, ring_of_gaussians
+from ..core import ExperimentConfig, check_positive_int, get_device
 from ..data.batches import make_batches
-from ..models.ensemble import EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator, protocol_generator, stack_runs
+from ..data.toy import GaussianMixture, grid_of_gaussians, ring_of_gaussians
+from .results import git_state, provenance, write_json_atomic
 from ..losses import gradient_penalty
 from ..metrics.known_targets import ModeCoverage, mode_coverage
+from ..models.ensemble import (EnsembleCritic, RunsSampler, adam_for_runs, protocol_discriminator,
+                                     protocol_generator, stack_runs)
 from ..train.loop import Trainer
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'DATASETS', 'METHODS', 'ModeCollapseConfig', 'benchmark_trainer', 'evaluate_runs', 'summarise_runs',
-           'write_json_atomic', 'run_benchmark', 'check_results', 'load_results', 'results_table']
+           'run_benchmark', 'check_results', 'load_results', 'results_table']
 
 # %% ../../nbs/ch4_improved/09_benchmark.ipynb #de78d576
 PUBLISHED: dict[str, dict[str, dict[str, float]]] = {   # Lin et al. (2018), Table 1
@@ -123,28 +122,6 @@ def summarise_runs(coverages: list[ModeCoverage]) -> dict[str, dict[str, float]]
             for key in ("modes", "high_quality", "reverse_kl")}
 
 # %% ../../nbs/ch4_improved/09_benchmark.ipynb #826eb4ac
-def _commit() -> dict[str, object]:
-    root = Path(__file__).resolve().parent.parent if "__file__" in globals() else Path.cwd()
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                                    capture_output=True, text=True, check=True).stdout.strip())
-        return dict(commit=sha, dirty=dirty)
-    except (OSError, subprocess.CalledProcessError):
-        return dict(commit="unknown", dirty=None)
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-
-
-def write_json_atomic(obj, path: str | Path) -> Path:
-    "Write `obj` as JSON to a temporary file beside `path`, then rename it over `path`."
-    return write_atomic(path, lambda f: f.write(json.dumps(obj, indent=1) + "\n"), mode="w")
-
-
 def run_benchmark(cfg: ModeCollapseConfig,
                   out: str | Path | None = None,       # results file, rewritten after each configuration
                   seed: int = 0,
@@ -152,11 +129,7 @@ def run_benchmark(cfg: ModeCollapseConfig,
                   progress: bool = True) -> dict:
     "Train and evaluate every method of `cfg` on every dataset; the results with their provenance."
     device = get_device(device)
-    results = dict(provenance=dict(**_commit(), device=_device_name(device), torch=torch.__version__,
-                                   threads=torch.get_num_threads(), seed=seed,
-                                   config={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()},
-                                   started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), wall_s=0.0),
-                   results=[])
+    results = dict(provenance=provenance(device, cfg, seed=seed), results=[])
     t0 = time.perf_counter()
     for data in cfg.datasets:
         mixture = DATASETS[data]()
@@ -166,7 +139,7 @@ def run_benchmark(cfg: ModeCollapseConfig,
             trainer.fit(cfg.steps, progress=progress)
             runs = evaluate_runs(trainer, mixture, cfg.samples, seed=seed)
             results["results"].append(dict(
-                data=data, method=method, wall_s=round(time.perf_counter() - t, 1), commit=_commit()["commit"],
+                data=data, method=method, wall_s=round(time.perf_counter() - t, 1), commit=git_state()["commit"],
                 summary=summarise_runs(runs),
                 runs=[dict(modes=c.modes_captured, high_quality=c.high_quality, reverse_kl=c.reverse_kl) for c in runs]))
             results["provenance"]["wall_s"] = round(time.perf_counter() - t0, 1)

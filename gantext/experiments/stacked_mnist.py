@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .mode_collapse import _commit, _device_name, write_json_atomic
+from .results import provenance, write_json_atomic
 from ..metrics.class_scores import ClassCoverage, stacked_mnist, stacked_mnist_modes
 from ..classifier import digit_classifier
 from ..core import ExperimentConfig, check_positive_int, get_device, load_safe, save_atomic
@@ -24,7 +24,7 @@ from ..train.loop import Trainer
 
 # %% auto #0
 __all__ = ['STACKED_METHODS', 'STACKED_PUBLISHED', 'StackedConfig', 'real_coverage', 'stacked_trainer', 'count_stacked_modes',
-           'run_stacked', 'check_stacked_results', 'load_stacked_results', 'stacked_table']
+           'examples_path', 'run_stacked', 'check_stacked_results', 'load_stacked_results', 'stacked_table']
 
 # %% ../../nbs/ch4_improved/10_stacked_mnist.ipynb #76a434a6
 STACKED_METHODS = {"dcgan": 1, "pacdcgan2": 2}          # method -> images per discriminator pack
@@ -88,7 +88,8 @@ def count_stacked_modes(trainer: Trainer,
     return stacked_mnist_modes(fakes, classifier), fakes
 
 # %% ../../nbs/ch4_improved/10_stacked_mnist.ipynb #de72bb1c
-def _examples_path(out: str | Path) -> Path:
+def examples_path(out: str | Path) -> Path:
+    "The file beside a results file `out` that holds its example samples (`<name>.examples.pt`)."
     return Path(out).with_suffix(".examples.pt")
 
 
@@ -117,11 +118,8 @@ def run_stacked(cfg: StackedConfig,
     classifier = digit_classifier(device=device) if classifier is None else classifier
     images = stacked_mnist(digits, cfg.images, seed=0).images
     real = real_coverage(digits, cfg.samples, classifier)
-    results = dict(provenance=dict(**_commit(), device=_device_name(device), torch=torch.__version__,
-                                   threads=torch.get_num_threads(), digits=f"{digits.source}, {len(digits.labels):,}",
-                                   config={k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()},
-                                   real=dict(modes=real.classes_covered, reverse_kl=real.reverse_kl),
-                                   started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), wall_s=0.0),
+    results = dict(provenance=provenance(device, cfg, digits=f"{digits.source}, {len(digits.labels):,}",
+                                         real=dict(modes=real.classes_covered, reverse_kl=real.reverse_kl)),
                    results=[])
     examples, t0 = {}, time.perf_counter()
     for method in methods:
@@ -137,7 +135,7 @@ def run_stacked(cfg: StackedConfig,
             results["provenance"]["wall_s"] = round(time.perf_counter() - t0, 1)
             if out is not None:
                 write_json_atomic(results, out)
-                save_atomic(examples, _examples_path(out))
+                save_atomic(examples, examples_path(out))
     return results, examples
 
 # %% ../../nbs/ch4_improved/10_stacked_mnist.ipynb #c481e806
@@ -168,7 +166,7 @@ def load_stacked_results(path: str | Path) -> tuple[dict, dict[str, torch.Tensor
         raise FileNotFoundError(f"load_stacked_results: no results file at {path}; run "
                                 "`python benchmarks/stacked_mnist.py` (or this notebook in the full profile)")
     import json
-    examples = load_safe(_examples_path(path), who="load_stacked_results")
+    examples = load_safe(examples_path(path), who="load_stacked_results")
     return (check_stacked_results(json.loads(path.read_text())),
             {k: v.float() / 127.5 - 1 for k, v in examples.items()})
 

@@ -72,6 +72,9 @@ class FeatureExtractor:
                                f"got {tuple(out.shape)}")
         return out
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, device={self.device})"
+
 
 def _extractor_name(fn: str, extractor: FeatureExtractor | None) -> str:
     "The feature space's name; a TypeError naming `fn` if `extractor` is neither None nor a FeatureExtractor."
@@ -86,9 +89,6 @@ def _features_of(fn: str, x, extractor: FeatureExtractor | None):
     "`x` itself when `extractor` is None (x holds features), else the extractor's features of images `x`."
     _extractor_name(fn, extractor)
     return x if extractor is None else extractor(x)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, dim={self.dim}, device={self.device})"
 
 # %% ../../nbs/appendix/01_features.ipynb #6dc4c222
 class ClassifierFeatures(FeatureExtractor):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..core import check_positive_int
+
 # %% auto #0
 __all__ = ['ConditionalGenerator', 'ConditionalDiscriminator']
 
@@ -21,12 +23,6 @@ def _check_labels(fn: str, labels, n: int, n_classes: int) -> torch.Tensor:
     return labels
 
 
-def _positive(fn: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{fn}: `{name}` must be a positive int, got {value!r}")
-    return value
-
-
 class ConditionalGenerator(nn.Module):
     "G(z, y) = generator([z, embed(y)]): a conditional generator from an unconditional one (CGAN)."
 
@@ -37,9 +33,9 @@ class ConditionalGenerator(nn.Module):
         super().__init__()
         if not isinstance(generator, nn.Module):
             raise TypeError(f"ConditionalGenerator: `generator` must be an nn.Module, got {type(generator).__name__}")
-        self.latent_dim = _positive("ConditionalGenerator", "latent_dim", latent_dim)
-        self.n_classes = _positive("ConditionalGenerator", "n_classes", n_classes)
-        embed_dim = _positive("ConditionalGenerator", "embed_dim", embed_dim)
+        self.latent_dim = check_positive_int("ConditionalGenerator", "latent_dim", latent_dim)
+        self.n_classes = check_positive_int("ConditionalGenerator", "n_classes", n_classes)
+        embed_dim = check_positive_int("ConditionalGenerator", "embed_dim", embed_dim)
         inner = getattr(generator, "latent_dim", latent_dim + embed_dim)
         if inner != latent_dim + embed_dim:
             raise ValueError(f"ConditionalGenerator: the wrapped generator takes {inner} inputs, but z and the "
@@ -64,8 +60,8 @@ class ConditionalDiscriminator(nn.Module):
             raise TypeError(f"ConditionalDiscriminator: `discriminator` must be an nn.Module, got {type(discriminator).__name__}")
         if not (isinstance(image_shape, (tuple, list)) and len(image_shape) == 3):
             raise ValueError(f"ConditionalDiscriminator: `image_shape` must be (C, H, W), got {image_shape!r}")
-        self.image_shape = tuple(_positive("ConditionalDiscriminator", "image_shape", s) for s in image_shape)
-        self.n_classes = _positive("ConditionalDiscriminator", "n_classes", n_classes)
+        self.image_shape = tuple(check_positive_int("ConditionalDiscriminator", "image_shape", s) for s in image_shape)
+        self.n_classes = check_positive_int("ConditionalDiscriminator", "n_classes", n_classes)
         c, h, w = self.image_shape
         self.discriminator, self.label_map = discriminator, nn.Embedding(n_classes, h * w)
         nn.init.normal_(self.label_map.weight, 0.0, 1.0)

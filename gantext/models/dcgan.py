@@ -31,6 +31,7 @@ def dcgan_ladder(image_size: int,  # height = width of the images
 # %% ../../nbs/ch3_variants/02_dcgan.ipynb #83e62f8a
 def dcgan_init(module: nn.Module,   # a network; every conv, linear and batch-norm layer in it is re-initialised
                std: float = 0.02,   # the paper's standard deviation
+               batch_norm: bool = True,  # also draw batch-norm scales; False leaves them at 1 (the 2-D benchmark's nets)
                ) -> nn.Module:      # the same module
     "Initialise conv/linear weights from N(0, std^2) and batch-norm scales from N(1, std^2), biases 0 (in place)."
     if isinstance(std, bool) or not isinstance(std, (int, float)) or not std > 0:
@@ -40,7 +41,7 @@ def dcgan_init(module: nn.Module,   # a network; every conv, linear and batch-no
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        elif batch_norm and isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module

@@ -12,10 +12,11 @@ import torch
 from torch import nn
 
 from ..core import check_positive_int
+from .dcgan import dcgan_init
 
 # %% auto #0
-__all__ = ['LinearMaxout', 'init_normal', 'protocol_generator', 'protocol_discriminator', 'BatchedLinear', 'BatchedMaxout',
-           'BatchedBatchNorm1d', 'RunEnsemble', 'stack_runs', 'EnsembleCritic', 'RunsSampler', 'adam_for_runs']
+__all__ = ['LinearMaxout', 'protocol_generator', 'protocol_discriminator', 'BatchedLinear', 'BatchedMaxout', 'BatchedBatchNorm1d',
+           'RunEnsemble', 'stack_runs', 'EnsembleCritic', 'RunsSampler', 'adam_for_runs']
 
 # %% ../../nbs/ch4_improved/08_ensembles.ipynb #63d8468f
 class LinearMaxout(nn.Module):
@@ -36,17 +37,6 @@ class LinearMaxout(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, pieces={self.pieces}"
 
 
-def init_normal(net: nn.Module, std: float = 0.02) -> nn.Module:
-    "Draw every linear weight from N(0, std²) and zero the biases (in place; returns `net`)."
-    if not std > 0:
-        raise ValueError(f"init_normal: `std` must be positive, got {std!r}")
-    for m in net.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0.0, std)
-            nn.init.zeros_(m.bias)
-    return net
-
-
 def protocol_generator(latent_dim: int = 2, out_features: int = 2,
                        hidden: int = 400, layers: int = 4,   # the protocol: 4 layers of 400 units
                        ) -> nn.Sequential:
@@ -57,7 +47,7 @@ def protocol_generator(latent_dim: int = 2, out_features: int = 2,
     for _ in range(layers):
         mods += [nn.Linear(n, hidden), nn.BatchNorm1d(hidden), nn.ReLU()]
         n = hidden
-    return init_normal(nn.Sequential(*mods, nn.Linear(n, out_features)))
+    return dcgan_init(nn.Sequential(*mods, nn.Linear(n, out_features)), batch_norm=False)
 
 
 def protocol_discriminator(in_features: int = 2,             # 2 * m for PacGAN-m
@@ -70,7 +60,7 @@ def protocol_discriminator(in_features: int = 2,             # 2 * m for PacGAN-
     for _ in range(layers):
         mods.append(LinearMaxout(n, hidden, pieces))
         n = hidden
-    return init_normal(nn.Sequential(*mods, nn.Linear(n, 1)))
+    return dcgan_init(nn.Sequential(*mods, nn.Linear(n, 1)), batch_norm=False)
 
 # %% ../../nbs/ch4_improved/08_ensembles.ipynb #d2131307
 class BatchedLinear(nn.Module):

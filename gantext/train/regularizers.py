@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import torch
 
+from ..losses import input_gradients
+
 # %% auto #0
 __all__ = ['squared_gradient_norms', 'ZeroCentredPenalty', 'r1_penalty', 'r2_penalty']
 
@@ -21,21 +23,7 @@ def squared_gradient_norms(critic: Callable[[torch.Tensor], torch.Tensor],  # a 
                            batch_dims: int = 1,         # leading dims that index samples (2 for an ensemble's (B, R, ...))
                            ) -> torch.Tensor:           # x.shape[:batch_dims]: ||∇_x critic(x_i)||² over the other dims
     "Per-sample squared norms of the critic's gradient with respect to its input, at the points `x` themselves."
-    if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or batch_dims < 1:
-        raise ValueError(f"{who}: `batch_dims` must be a positive int, got {batch_dims!r}")
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() <= batch_dims or x.shape[0] == 0:
-        got = f"a {x.dtype} tensor of shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{who}: the samples must be a floating-point tensor of shape (B, ...) with B > 0, got {got}")
-    x = x.detach().requires_grad_(True)          # a leaf of its own: the caller's tensor is left alone
-    with torch.enable_grad():
-        scores = critic(x)
-        if (not isinstance(scores, torch.Tensor) or scores.dim() not in (1, 2) or scores.numel() == 0
-                or (scores.dim() == 2 and scores.shape[1] != 1)):
-            got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-            raise ValueError(f"{who}: the critic must map {x.shape[0]} samples to scores of shape ({x.shape[0]},) "
-                             f"or ({x.shape[0]}, 1) (fewer for a packed or ensemble critic), got {got}")
-        grad, = torch.autograd.grad(scores.sum(), x, create_graph=create_graph)   # x_i only reaches its own score
-    return grad.flatten(batch_dims).pow(2).sum(-1)
+    return input_gradients(critic, x, batch_dims, create_graph, who).pow(2).sum(-1)
 
 
 def _check_gamma(fn: str, gamma) -> float:

@@ -11,6 +11,8 @@ from torch import nn
 from ..losses import NonSaturatingLoss
 from .callbacks import Callback
 
+from ..core import check_positive_int
+
 # %% auto #0
 __all__ = ['FeatureMatchingLoss', 'MinibatchDiscrimination', 'with_minibatch_discrimination', 'InstanceNoise',
            'AnnealInstanceNoise']
@@ -48,8 +50,7 @@ class MinibatchDiscrimination(nn.Module):
                  init_std: float = 0.05):     # T ~ N(0, init_std^2)
         super().__init__()
         for name, v in (("in_features", in_features), ("n_kernels", n_kernels), ("kernel_dim", kernel_dim)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"MinibatchDiscrimination: `{name}` must be a positive int, got {v!r}")
+            check_positive_int("MinibatchDiscrimination", name, v)
         if isinstance(init_std, bool) or not isinstance(init_std, (int, float)) or not init_std > 0:
             raise ValueError(f"MinibatchDiscrimination: `init_std` must be a positive number, got {init_std!r}")
         self.in_features, self.n_kernels, self.kernel_dim = in_features, n_kernels, kernel_dim
@@ -119,9 +120,7 @@ class AnnealInstanceNoise(Callback):
     def __init__(self, std: float,   # noise std at step 0
                  steps: int):        # generator steps until the noise is off
         self.std = _check_std("AnnealInstanceNoise", std)
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"AnnealInstanceNoise: `steps` must be a positive int, got {steps!r}")
-        self.steps = steps
+        self.steps = check_positive_int("AnnealInstanceNoise", "steps", steps)
 
     def _set(self, trainer):
         if not isinstance(trainer.discriminator, InstanceNoise):
