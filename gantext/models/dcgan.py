@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core import check_positive_int
+
 # %% auto #0
 __all__ = ['dcgan_ladder', 'dcgan_init', 'DCGANGenerator', 'DCGANDiscriminator', 'slerp']
 
@@ -47,13 +49,6 @@ def dcgan_init(module: nn.Module,   # a network; every conv, linear and batch-no
     return module
 
 # %% ../../nbs/ch3_variants/02_dcgan.ipynb #93d29650
-def _check(fn: str, name: str, value, allowed=None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (allowed and value not in allowed):
-        want = f"one of {allowed}" if allowed else "a positive int"
-        raise ValueError(f"{fn}: `{name}` must be {want}, got {value!r}")
-    return value
-
-
 class DCGANGenerator(nn.Module):
     "DCGAN generator: z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1]."
 
@@ -62,8 +57,8 @@ class DCGANGenerator(nn.Module):
                  channels: int = 3,             # 1 (grey) or 3 (RGB)
                  width: int = 64):              # channels of the last hidden layer (the paper's 128 at 64x64)
         super().__init__()
-        self.latent_dim = _check("DCGANGenerator", "latent_dim", latent_dim)
-        _check("DCGANGenerator", "channels", channels); _check("DCGANGenerator", "width", width)
+        self.latent_dim = check_positive_int("DCGANGenerator", "latent_dim", latent_dim)
+        check_positive_int("DCGANGenerator", "channels", channels); check_positive_int("DCGANGenerator", "width", width)
         s0, k = dcgan_ladder(image_size)
         self.image_shape = (channels, image_size, image_size)
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]          # e.g. k = 4: 8w, 4w, 2w, w
@@ -87,7 +82,7 @@ class DCGANDiscriminator(nn.Module):
                  width: int = 64,               # channels of the first layer; doubled at every halving
                  batch_norm: bool = True):      # batch-normalise all layers but the first (the paper's rule)
         super().__init__()
-        _check("DCGANDiscriminator", "channels", channels); _check("DCGANDiscriminator", "width", width)
+        check_positive_int("DCGANDiscriminator", "channels", channels); check_positive_int("DCGANDiscriminator", "width", width)
         if not isinstance(batch_norm, bool):
             raise TypeError(f"DCGANDiscriminator: `batch_norm` must be True or False, got {batch_norm!r}")
         s0, k = dcgan_ladder(image_size)
