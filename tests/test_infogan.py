@@ -118,3 +118,22 @@ def test_continuous_std_fixed_or_learned():
     assert abs(fixed - nll(math.log(2.0))) < 1e-4 and abs(learned - nll(-1.0)) < 1e-4
     with pytest.raises(ValueError, match="`continuous_std` must be a positive number or None"):
         InfoGANLoss(LATENT, continuous_std=0)
+
+
+def test_information_term_combines_with_feature_matching_unrolling_r1_replay_and_clipping():
+    "Chapter 1-4 techniques are terms of one recipe: InfoGAN's term beside feature matching or unrolling, R1, replay and clipping."
+    from gantext.train import ExperienceReplay, WeightClipping
+    from gantext.train.regularizers import r1_penalty
+    from gantext.train.techniques import FeatureMatchingLoss
+    from gantext.train.unrolled import UnrolledLoss
+    calls = []
+    for base, term in ((FeatureMatchingLoss(), "features"), (UnrolledLoss(k=1), "unrolled")):
+        trainer = tiny_trainer(InfoGANLoss(LATENT, base=base), regularizers={"r1": r1_penalty(1.0)},
+                               replay=ExperienceReplay(64, 0.5), callbacks=[WeightClipping(0.5)])
+        assert trainer.recipe.generator_term == term and trainer.recipe.adversarial is base
+        features = trainer.discriminator.features
+        trainer.discriminator.features = lambda x: calls.append(term) or features(x)
+        h = trainer.fit(2, progress=False)
+        assert {"d_loss", "info_loss", "r1", "g_loss"} <= set(h) and all(math.isfinite(v) for v in h["info_loss"])
+        assert len(trainer.replay) == 32 and max(p.abs().max().item() for p in trainer.discriminator.parameters()) <= 0.5
+    assert "features" in calls                                     # feature matching read D's features

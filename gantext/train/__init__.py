@@ -6,7 +6,7 @@
 __all__ = ['Phase', 'Recipe', 'StepContext', 'schedule', 'Callback', 'CheckpointEvery', 'SampleSnapshots', 'WeightClipping',
            'ExperienceReplay', 'ImagePool', 'GANRecipe', 'Regularizer', 'Trainer']
 
-# %% ../../nbs/toolkit/06_train.ipynb #a2da89ad
+# %% ../../nbs/toolkit/06_train.ipynb #3be541a5
 from .recipe import Phase, Recipe, StepContext, schedule
 from .callbacks import Callback, CheckpointEvery, SampleSnapshots, WeightClipping
 from .pools import ExperienceReplay, ImagePool
