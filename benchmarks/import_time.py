@@ -12,11 +12,12 @@ import json
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from gantext.experiments.results import provenance, write_json_atomic  # noqa: E402
+from gantext.experiments.results import git_state, provenance, write_json_atomic  # noqa: E402
 
 PROBE = ("import sys, time; t = time.perf_counter(); import {stmt}; dt = time.perf_counter() - t; "
          "print(dt, int('torch' in sys.modules))")
@@ -37,7 +38,7 @@ def main():
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     checkouts = {"this": ROOT, **({"peer": args.peer.resolve()} if args.peer else {})}
-    rows = []
+    rows, t0 = [], time.perf_counter()
     for stmt in STATEMENTS:
         times = {k: [] for k in checkouts}
         loads_torch = {}
@@ -54,8 +55,9 @@ def main():
             row["speed_up"] = round(row["peer_s"] / row["this_s"], 1)
         rows.append(row)
         print(row)
-    result = {"provenance": provenance("cpu", None, repeats=args.repeats,
-                                       peer=None if args.peer is None else str(args.peer)), "rows": rows}
+    peer = None if args.peer is None else git_state(args.peer)["commit"]
+    result = {"provenance": provenance("cpu", None, repeats=args.repeats, peer_commit=peer), "rows": rows}
+    result["provenance"]["wall_s"] = round(time.perf_counter() - t0, 1)
     if args.out:
         write_json_atomic(result, args.out)
 

@@ -28,7 +28,7 @@ class Checkpointing:
                 "ema": None if self.ema is None else self.ema.state_dict(),
                 "noise_rng": self.noise_rng.get_state(), "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if devices else None,
-                "data": {k: it.state_dict() if hasattr(it, "state_dict") else None for k, it in self.data.items()},
+                "data": {k: it.state_dict() if hasattr(it, "state_dict") else None for k, it in self.streams.items()},
                 "callbacks": {f"{i}:{type(cb).__name__}": cb.state_dict() for i, cb in enumerate(self.callbacks)
                               if hasattr(cb, "state_dict")}}
 
@@ -38,7 +38,7 @@ class Checkpointing:
             raise ValueError("Trainer.load_state_dict: the checkpoint and this trainer disagree on `ema_decay` "
                              "(one keeps an EMA generator, the other does not)")
         for what, mine, theirs in (("optimizers", self.optimizers, state["optimizers"]),
-                                   ("data streams", self.data, state["data"])):
+                                   ("data streams", self.streams, state["data"])):
             if set(mine) != set(theirs):
                 raise ValueError(f"Trainer.load_state_dict: the checkpoint has {what} {sorted(theirs)}, "
                                  f"this trainer {sorted(mine)}")
@@ -60,7 +60,7 @@ class Checkpointing:
         self.noise_rng.set_state(state["noise_rng"]); torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state_all(state["cuda_rng"])
-        for k, it in self.data.items():
+        for k, it in self.streams.items():
             if state["data"][k] is not None and hasattr(it, "load_state_dict"):
                 it.load_state_dict(state["data"][k])
         for i, cb in enumerate(self.callbacks):       # a callback at the same place, of the same type

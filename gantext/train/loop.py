@@ -142,7 +142,7 @@ class Trainer(_Updates, Checkpointing):
         self.device = get_device(device)
         if amp and self.device.type != "cuda":
             raise ValueError(f"Trainer: `amp=True` needs a CUDA device, got {self.device}; use amp=False here")
-        self.recipe, self.data = recipe.to(self.device), _streams(data)
+        self.recipe, self.data, self.streams = recipe.to(self.device), data, _streams(data)  # data as given; by name
         specs = dict(optimizers or {})
         names = list(recipe.optimizers())
         unknown = sorted(set(specs) - set(names))
@@ -164,7 +164,7 @@ class Trainer(_Updates, Checkpointing):
             first = next(net.parameters())
             self._ema_owner = next((k for k in names if any(p is first for p in recipe.parameters_of(k))), None)
         self.noise_rng = torch.Generator(device=self.device).manual_seed(seed)
-        self.ctx = StepContext(self.data, self.device, self.noise_rng, amp)
+        self.ctx = StepContext(self.streams, self.device, self.noise_rng, amp)
         self.callbacks, self.step, self.history = list(callbacks), 0, {}
         self._ready = True                                # from now on, unknown attributes are the recipe's
 
