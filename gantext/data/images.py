@@ -44,6 +44,7 @@ def check_images(fn: str,                      # the caller's name, for the mess
                  x,                            # the value to check
                  channels: int | tuple[int, ...] | None = None,  # allowed channel counts; None allows any
                  size: tuple[int, int] | None = None,            # required (H, W); None allows any
+                 values: bool = True,          # also check finite values in [-1, 1]; False for e.g. band-pass images
                  ) -> torch.Tensor:            # `x`, unchanged
     "Check that `x` is a float image batch (N, C, H, W) with N > 0 and finite values in [-1, 1]; raise otherwise."
     if not isinstance(x, torch.Tensor):
@@ -51,13 +52,15 @@ def check_images(fn: str,                      # the caller's name, for the mess
     if x.dim() != 4 or x.shape[0] == 0:
         raise ValueError(f"{fn}: `{name}` must have shape (N, C, H, W) with N > 0, got {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise TypeError(f"{fn}: `{name}` must be a float tensor in [-1, 1], got dtype {x.dtype}")
+        raise TypeError(f"{fn}: `{name}` must be a float tensor{' in [-1, 1]' if values else ''}, got dtype {x.dtype}")
     allowed = (channels,) if isinstance(channels, int) else channels
     if allowed is not None and x.shape[1] not in allowed:
         raise ValueError(f"{fn}: `{name}` must have {' or '.join(map(str, allowed))} channel(s), "
                          f"got shape {tuple(x.shape)}")
     if size is not None and tuple(x.shape[-2:]) != tuple(size):
         raise ValueError(f"{fn}: `{name}` must be {size[0]}x{size[1]} images, got shape {tuple(x.shape)}")
+    if not values:
+        return x
     if not torch.isfinite(x).all():
         raise ValueError(f"{fn}: `{name}` contains NaN or inf")
     lo, hi = float(x.min()), float(x.max())

@@ -13,26 +13,17 @@ from torch import nn
 
 from ..core import check_positive_int, eval_mode
 from .mlp import mlp_layers
+from ..data.images import check_images
 
 # %% auto #0
 __all__ = ['downsample', 'upsample', 'gaussian_pyramid', 'laplacian_pyramid', 'reconstruct_laplacian', 'ResidualGenerator',
            'ResidualDiscriminator', 'residual_pairs', 'LAPGAN']
 
 # %% ../../nbs/ch3_variants/04_lapgan.ipynb #2dd29b7e
-def _check_batch(fn: str, name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{fn}: `{name}` must be a tensor of images (N, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4 or x.shape[0] == 0:
-        raise ValueError(f"{fn}: `{name}` must have shape (N, C, H, W) with N > 0, got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"{fn}: `{name}` must be a float tensor, got dtype {x.dtype}")
-    return x
-
-
 def downsample(x: torch.Tensor,    # images (N, C, H, W) with even H and W
                ) -> torch.Tensor:  # (N, C, H/2, W/2)
     "LAPGAN's d: halve the resolution by averaging each 2x2 block."
-    _check_batch("downsample", "x", x)
+    check_images("downsample", "x", x, values=False)
     if x.shape[-2] % 2 or x.shape[-1] % 2:
         raise ValueError(f"downsample: `x` must have even height and width, got {x.shape[-2]}x{x.shape[-1]}")
     return F.avg_pool2d(x, 2)
@@ -41,7 +32,7 @@ def downsample(x: torch.Tensor,    # images (N, C, H, W) with even H and W
 def upsample(x: torch.Tensor,      # images (N, C, H, W)
              ) -> torch.Tensor:    # (N, C, 2H, 2W)
     "LAPGAN's u: double the resolution by bilinear interpolation."
-    _check_batch("upsample", "x", x)
+    check_images("upsample", "x", x, values=False)
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 # %% ../../nbs/ch3_variants/04_lapgan.ipynb #1ddea7e9
@@ -50,7 +41,7 @@ def gaussian_pyramid(x: torch.Tensor,    # images (N, C, H, W); H and W divisibl
                      ) -> list[torch.Tensor]:  # [I_0, ..., I_K], finest first
     "The images `x` and `levels - 1` successive halvings by `downsample`."
     levels = check_positive_int("gaussian_pyramid", "levels", levels)
-    _check_batch("gaussian_pyramid", "x", x)
+    check_images("gaussian_pyramid", "x", x, values=False)
     step = 2 ** (levels - 1)
     if x.shape[-2] % step or x.shape[-1] % step:
         raise ValueError(f"gaussian_pyramid: {levels} levels need height and width divisible by {step}, "
@@ -74,10 +65,10 @@ def reconstruct_laplacian(pyramid: Sequence[torch.Tensor],  # [h_0, ..., h_{K-1}
     "Invert `laplacian_pyramid`: start from I_K and set I_k = u(I_{k+1}) + h_k down to k = 0."
     if not isinstance(pyramid, Sequence) or isinstance(pyramid, str) or len(pyramid) == 0:
         raise TypeError(f"reconstruct_laplacian: `pyramid` must be a non-empty list of tensors, got {type(pyramid).__name__}")
-    image = _check_batch("reconstruct_laplacian", "pyramid[-1]", pyramid[-1])
+    image = check_images("reconstruct_laplacian", "pyramid[-1]", pyramid[-1], values=False)
     for k in range(len(pyramid) - 2, -1, -1):
         up = upsample(image)
-        h = _check_batch("reconstruct_laplacian", f"pyramid[{k}]", pyramid[k])
+        h = check_images("reconstruct_laplacian", f"pyramid[{k}]", pyramid[k], values=False)
         if h.shape != up.shape:
             raise ValueError(f"reconstruct_laplacian: `pyramid[{k}]` must have shape {tuple(up.shape)} (twice the "
                              f"size of the next level), got {tuple(h.shape)}")
@@ -86,7 +77,7 @@ def reconstruct_laplacian(pyramid: Sequence[torch.Tensor],  # [h_0, ..., h_{K-1}
 
 # %% ../../nbs/ch3_variants/04_lapgan.ipynb #8585eab3
 def _check_condition(fn: str, l, shape: tuple[int, ...], n: int | None = None) -> torch.Tensor:
-    _check_batch(fn, "l", l)
+    check_images(fn, "l", l, values=False)
     if tuple(l.shape[1:]) != shape or (n is not None and l.shape[0] != n):
         want = f"({'B' if n is None else n}, {', '.join(map(str, shape))})"
         raise ValueError(f"{fn}: the condition `l` must have shape {want}, got {tuple(l.shape)}")
@@ -146,7 +137,7 @@ class ResidualDiscriminator(nn.Module):
 
     def features(self, h: torch.Tensor, l: torch.Tensor) -> torch.Tensor:  # (B, feature_dim)
         "The flattened activations of the second convolution."
-        _check_batch("ResidualDiscriminator", "h", h)
+        check_images("ResidualDiscriminator", "h", h, values=False)
         if tuple(h.shape[1:]) != self.shape:
             raise ValueError(f"ResidualDiscriminator: `h` must have shape (B, {', '.join(map(str, self.shape))}), "
                              f"got {tuple(h.shape)}")
