@@ -8,7 +8,8 @@ __all__ = ['wasserstein_1d', 'ModeCoverage', 'mode_coverage', 'check_features', 
            'kid', 'knn_radii', 'ball_membership', 'PrecisionRecall', 'DensityCoverage', 'precision_recall',
            'density_coverage', 'Score', 'inception_score', 'ClassCoverage', 'reverse_kl_to_uniform', 'class_coverage',
            'stacked_mnist', 'stacked_mnist_modes', 'psnr', 'to_luma', 'ssim', 'voxel_iou', 'sliced_wasserstein',
-           'critic_estimate', 'WassersteinMonitor']
+           'critic_estimate', 'WassersteinMonitor', 'PathLength', 'interpolate_latents', 'perceptual_path_length',
+           'classifier_distance', 'vgg_distance']
 
 # %% ../../nbs/appendix/00_evaluation.ipynb #8605fc7e
 from .known_targets import wasserstein_1d, ModeCoverage, mode_coverage
@@ -21,10 +22,12 @@ from .class_scores import (Score, inception_score, ClassCoverage, reverse_kl_to_
                                           class_coverage, stacked_mnist, stacked_mnist_modes)
 from .fidelity import psnr, to_luma, ssim, voxel_iou
 from .wasserstein import sliced_wasserstein, critic_estimate, WassersteinMonitor
+from .path_length import PathLength, interpolate_latents, perceptual_path_length, classifier_distance, vgg_distance
 
 _all_ = ["wasserstein_1d", "ModeCoverage", "mode_coverage", "check_features", "FeatureExtractor",
          "ClassifierFeatures", "fid_inception_v3", "InceptionFeatures", "FeatureStats", "feature_stats",
          "frechet_distance", "fid", "KID", "kid", "knn_radii", "ball_membership", "PrecisionRecall",
          "DensityCoverage", "precision_recall", "density_coverage", "Score", "inception_score", "ClassCoverage",
          "reverse_kl_to_uniform", "class_coverage", "stacked_mnist", "stacked_mnist_modes", "psnr", "to_luma", "ssim",
-         "voxel_iou", "sliced_wasserstein", "critic_estimate", "WassersteinMonitor"]
+         "voxel_iou", "sliced_wasserstein", "critic_estimate", "WassersteinMonitor", "PathLength", "interpolate_latents",
+         "perceptual_path_length", "classifier_distance", "vgg_distance"]
