@@ -20,7 +20,7 @@ import torch
 from ..core import check_positive_int, get_device, write_atomic
 
 # %% auto #0
-__all__ = ['git_state', 'device_name', 'provenance', 'write_json_atomic', 'median_seconds']
+__all__ = ['REPOSITORY_FILES', 'git_state', 'device_name', 'provenance', 'write_json_atomic', 'median_seconds', 'results_file']
 
 # %% ../../nbs/toolkit/09_results.ipynb #bd12535e
 def git_state(root: str | Path | None = None,   # a folder inside the repository; None: this package's folder
@@ -79,3 +79,34 @@ def median_seconds(fn: Callable[[], object],     # the work to time
         out = fn()
         sync(); times.append(time.perf_counter() - t)
     return statistics.median(times), out
+
+# %% ../../nbs/toolkit/09_results.ipynb #52be4028
+REPOSITORY_FILES = "https://raw.githubusercontent.com/gantext/gantext/main"   # where committed files are served
+
+
+def results_file(name: str,                          # a file in the repository's benchmarks/results, e.g. "x.json"
+                 start: str | Path | None = None,    # folder to search upwards from; None: the working folder
+                 ) -> Path:                          # a local path to the file
+    "A committed results file: from the repository checkout above `start`, else downloaded once from the repository."
+    from gantext.data.images import data_root, offline
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise ValueError(f"results_file: `name` must be a file name in benchmarks/results, got {name!r}")
+    here = Path.cwd() if start is None else Path(start)
+    for folder in (here.resolve(), *here.resolve().parents):
+        if (folder / "benchmarks" / "results" / name).is_file():
+            return folder / "benchmarks" / "results" / name
+    cached = data_root() / "results" / name
+    if cached.is_file():
+        return cached
+    url = f"{REPOSITORY_FILES}/benchmarks/results/{name}"
+    if offline():
+        raise FileNotFoundError(f"results_file: {name} is not in a repository checkout above {here}, and downloads "
+                                f"are off (GANTEXT_OFFLINE); run from a clone of the repository or download {url}")
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            content = response.read()
+    except OSError as err:
+        raise FileNotFoundError(f"results_file: could not download {url} ({err}); run from a clone of the "
+                                f"repository instead") from err
+    return write_atomic(cached, lambda f: f.write(content))
