@@ -27,6 +27,15 @@ def test_export_in_sync(tmp_path):
     assert not differ, f"gantext/ differs from the notebooks in {differ}: edit the notebooks, then run nbdev_export"
 
 
+def test_package_compiles_without_warnings():
+    "Every module compiles with warnings as errors: e.g. TeX from a page's summary in a docstring must not hold `\\m`."
+    import warnings
+    for path in sorted((ROOT / "gantext").rglob("*.py")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
 def _toc_files(entries) -> list[str]:
     files = []
     for entry in entries or []:

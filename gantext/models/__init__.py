@@ -8,7 +8,7 @@ __all__ = ['FAMILIES']
 # %% ../../nbs/toolkit/08_models.ipynb #73196762
 import importlib
 
-FAMILIES = ("mlp", "conditional", "dcgan", "infogan", "lapgan", "sngan", "pacgan", "ensemble", "progan", "biggan", "stylegan")
+FAMILIES = ("mlp", "conditional", "dcgan", "infogan", "lapgan", "sngan", "pacgan", "ensemble", "progan", "biggan", "stylegan", "stylegan2")
 _HOME: dict[str, str] = {}
 
 
