@@ -21,7 +21,8 @@ from ..train.regularizers import r1_penalty
 # %% auto #0
 __all__ = ['NOISE_MODES', 'STYLEGAN_SETTINGS', 'EqualisedLinear', 'EqualisedConv2d', 'pixel_norm', 'MappingNetwork', 'adain',
            'NoiseInput', 'StyleLayer', 'StyleSynthesis', 'StyleGenerator', 'mix_styles', 'random_crossover',
-           'minibatch_std', 'StyleDiscriminator', 'StyleGANRecipe', 'merge_settings', 'stylegan_trainer']
+           'minibatch_std', 'StyleDiscriminator', 'StyleGANRecipe', 'merge_settings', 'style_networks',
+           'stylegan_trainer']
 
 # %% ../../nbs/ch5_architectures/03_stylegan.ipynb #ba0b2d93
 def _check_positive(fn: str, name: str, value) -> float:
@@ -383,6 +384,24 @@ def merge_settings(fn: str,          # the caller's name, for the message
     return {**defaults, **overrides}
 
 
+def style_networks(fn: str,                # the builder's name, for the messages
+                   synthesis: type,        # the synthesis network's class: StyleSynthesis or StyleGAN2's
+                   images: torch.Tensor,   # (N, C, 32, 32) in [-1, 1]
+                   steps: int,             # the training budget, checked
+                   seed: int,              # seeds the weights
+                   s: dict,                # the merged settings
+                   ) -> tuple[StyleGenerator, StyleDiscriminator]:
+    "The checked inputs' generator (mapping + `synthesis` at 32x32) and discriminator, both seeded by `seed`."
+    check_images(fn, "images", images, size=(32, 32))
+    check_positive_int(fn, "steps", steps)
+    torch.manual_seed(seed)
+    G = StyleGenerator(synthesis(s["w_dim"], s["channels"], images.shape[1]), s["z_dim"], s["mapping_layers"],
+                       s["mapping_lr_mul"])
+    if G.synthesis.resolution != 32:
+        raise ValueError(f"{fn}: `channels` must have 4 entries (4x4 to 32x32), got {s['channels']!r}")
+    return G, StyleDiscriminator(s["d_channels"], images.shape[1], s["mbstd_group"])
+
+
 def stylegan_trainer(images: torch.Tensor,    # (N, C, 32, 32) in [-1, 1]
                      labels: torch.Tensor | None,  # (N,) class labels: ignored (StyleGAN is unconditional)
                      steps: int,              # the training budget `fit` will be called with
@@ -391,14 +410,7 @@ def stylegan_trainer(images: torch.Tensor,    # (N, C, 32, 32) in [-1, 1]
                      ) -> Trainer:
     "StyleGAN (Karras et al., 2019) at 32x32, ready for `trainer.fit(steps)`; `trainer.sample(n)` uses the EMA generator."
     s = merge_settings("stylegan_trainer", STYLEGAN_SETTINGS, overrides)
-    check_images("stylegan_trainer", "images", images, size=(32, 32))
-    check_positive_int("stylegan_trainer", "steps", steps)
-    torch.manual_seed(seed)
-    G = StyleGenerator(StyleSynthesis(s["w_dim"], s["channels"], images.shape[1]), s["z_dim"], s["mapping_layers"],
-                       s["mapping_lr_mul"])
-    if G.synthesis.resolution != 32:
-        raise ValueError(f"stylegan_trainer: `channels` must have 4 entries (4x4 to 32x32), got {s['channels']!r}")
-    D = StyleDiscriminator(s["d_channels"], images.shape[1], s["mbstd_group"])
+    G, D = style_networks("stylegan_trainer", StyleSynthesis, images, steps, seed, s)
     recipe = StyleGANRecipe(G, D, s["r1_gamma"], s["r1_every"], s["mixing_prob"])
     return Trainer(recipe, make_batches(images, s["batch_size"], seed=seed), lr=s["lr"], betas=s["betas"],
                    ema_decay=s["ema_decay"], seed=seed, device=s["device"])

@@ -13,9 +13,9 @@ from torch import nn
 
 from ..core import check_positive_int
 from ..data import make_batches
-from ..data.images import check_images
-from .stylegan import (STYLEGAN_SETTINGS, EqualisedLinear, NoiseInput, StyleDiscriminator,
-                                     StyleGANRecipe, StyleGenerator, merge_settings, random_crossover, mix_styles)
+from .stylegan import (STYLEGAN_SETTINGS, EqualisedLinear, NoiseInput,
+                                     StyleGANRecipe, StyleGenerator, merge_settings, random_crossover, mix_styles,
+                                     style_networks)
 from ..train import Phase, Trainer
 
 # %% auto #0
@@ -175,14 +175,7 @@ def stylegan2_trainer(images: torch.Tensor,        # (N, C, 32, 32) in [-1, 1]
                       ) -> Trainer:
     "StyleGAN2 (Karras et al., 2020) at 32x32, ready for `trainer.fit(steps)`; `trainer.sample(n)` uses the EMA generator."
     s = merge_settings("stylegan2_trainer", STYLEGAN2_SETTINGS, overrides)
-    check_images("stylegan2_trainer", "images", images, size=(32, 32))
-    check_positive_int("stylegan2_trainer", "steps", steps)
-    torch.manual_seed(seed)
-    G = StyleGenerator(SkipSynthesis(s["w_dim"], s["channels"], images.shape[1]), s["z_dim"], s["mapping_layers"],
-                       s["mapping_lr_mul"])
-    if G.synthesis.resolution != 32:
-        raise ValueError(f"stylegan2_trainer: `channels` must have 4 entries (4x4 to 32x32), got {s['channels']!r}")
-    D = StyleDiscriminator(s["d_channels"], images.shape[1], s["mbstd_group"])
+    G, D = style_networks("stylegan2_trainer", SkipSynthesis, images, steps, seed, s)
     recipe = StyleGAN2Recipe(G, D, s["r1_gamma"], s["r1_every"], s["mixing_prob"], s["pl_weight"], s["pl_every"])
     optimizers = {"g": lazy_adam(s["lr"], s["betas"], s["pl_every"]), "d": lazy_adam(s["lr"], s["betas"], s["r1_every"])}
     return Trainer(recipe, make_batches(images, s["batch_size"], seed=seed), optimizers=optimizers,
